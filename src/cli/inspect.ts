@@ -1,0 +1,142 @@
+/**
+ * `status`, `errors`, `trace`, `retry`: reading and nudging the state store.
+ */
+import type { Side } from '../core/types.js';
+import { EXIT } from '../core/errors.js';
+import type { Runtime } from '../engine/runtime.js';
+import type { QuarantineEntry } from '../state/store.js';
+import { color, print, printJson, table } from './output.js';
+
+export async function statusCommand(rt: Runtime, syncs: string[], json: boolean): Promise<number> {
+  const rows = [];
+  for (const name of syncs) {
+    const s = await rt.store.status(name);
+    rows.push({
+      name,
+      state: s.state,
+      reason: s.reason,
+      linked: await rt.store.countLinks(name),
+      quarantined: await rt.store.countQuarantined(name),
+      lag_ms: s.lagMs,
+      last_pass_at: s.lastPassAt,
+      last_pass: s.lastPass,
+      guard: s.guard,
+    });
+  }
+  if (json) {
+    printJson({ syncs: rows });
+    return EXIT.ok;
+  }
+  print(
+    table(
+      ['sync', 'state', 'linked', 'quarantined', 'last pass'],
+      rows.map((r) => [
+        r.name,
+        r.state === 'ok' ? color.green(r.state) : color.yellow(r.state),
+        String(r.linked),
+        r.quarantined ? color.yellow(String(r.quarantined)) : '0',
+        r.last_pass_at ?? 'never',
+      ]),
+    ),
+  );
+  for (const r of rows) if (r.reason) print(`\n${color.yellow(`${r.name}:`)} ${r.reason}`);
+  return EXIT.ok;
+}
+
+function errorJson(q: QuarantineEntry) {
+  return {
+    id: q.id,
+    sync: q.sync,
+    side: q.side,
+    key: q.key,
+    identity: q.identity,
+    reason: q.reason,
+    message: q.message,
+    first_seen: q.firstSeen,
+    last_seen: q.lastSeen,
+    ...(q.detail ? { detail: q.detail } : {}),
+  };
+}
+
+export async function errorsCommand(rt: Runtime, syncs: string[], json: boolean): Promise<number> {
+  const all = (await rt.store.quarantined()).filter((q) => syncs.includes(q.sync));
+  if (json) {
+    printJson(all.map(errorJson));
+    return EXIT.ok;
+  }
+  if (all.length === 0) {
+    print('No records in quarantine.');
+    return EXIT.ok;
+  }
+  print(
+    table(
+      ['id', 'sync', 'side', 'key', 'identity', 'reason', 'message', 'last seen'],
+      all.map((q) => [String(q.id), q.sync, q.side, q.key ?? '-', q.identity ?? '-', q.reason, q.message, q.lastSeen ?? '']),
+    ),
+  );
+  for (const q of all.filter((x) => x.reason === 'conflict')) {
+    const fields = (q.detail?.fields as { field: string; left: unknown; right: unknown }[] | undefined) ?? [];
+    for (const f of fields) print(`  #${q.id} ${f.field}: left=${JSON.stringify(f.left)} right=${JSON.stringify(f.right)}`);
+  }
+  print('\nFix the cause, then `tandem retry ID…` (or `--all`) puts records back in line.');
+  return EXIT.ok;
+}
+
+export async function retryCommand(
+  rt: Runtime,
+  syncs: string[],
+  opts: { ids: string[]; all: boolean; deletes: boolean; json: boolean },
+): Promise<number> {
+  const ids = opts.ids.map(Number);
+  const held = (await rt.store.quarantined()).filter(
+    (q) => syncs.includes(q.sync) && (opts.all || ids.includes(q.id!)),
+  );
+  const bySync = new Map<string, Record<Side, string[]>>();
+  for (const q of held) {
+    let m = bySync.get(q.sync);
+    if (!m) bySync.set(q.sync, (m = { left: [], right: [] }));
+    m[q.recordSide].push(q.recordKey);
+  }
+  for (const [sync, keys] of bySync) {
+    for (const side of ['left', 'right'] as const) await rt.store.addRetry(sync, side, keys[side]);
+  }
+  const confirmed: string[] = [];
+  if (opts.deletes) {
+    for (const name of syncs) {
+      const s = await rt.store.status(name);
+      if (s.guard) {
+        await rt.store.setStatus(name, { deletesConfirmed: true });
+        confirmed.push(name);
+      }
+    }
+  }
+  if (opts.json) printJson({ retried: held.map((q) => q.id), deletes_confirmed: confirmed });
+  else {
+    print(`${held.length} quarantined record(s) will be looked at again on the next pass.`);
+    for (const c of confirmed) print(`${c}: deletes confirmed; the next pass may delete past the guard once.`);
+    if (opts.deletes && confirmed.length === 0) print('No sync is paused by the delete guard.');
+    print('Run `tandem run --once` (or leave `tandem run` going) to apply.');
+  }
+  return EXIT.ok;
+}
+
+export async function traceCommand(rt: Runtime, sync: string, identity: string, json: boolean): Promise<number> {
+  const entries = await rt.store.history(sync, identity);
+  const link = (await rt.store.linksByIdentities(sync, [identity]))[0];
+  if (json) {
+    printJson({ sync, identity, link: link ? { left_key: link.leftKey, right_key: link.rightKey } : null, history: entries });
+    return EXIT.ok;
+  }
+  print(link ? `${sync} ${identity}: linked, left key ${link.leftKey}, right key ${link.rightKey}` : `${sync} ${identity}: not linked now`);
+  if (entries.length === 0) {
+    print('No history for this identity.');
+    return EXIT.ok;
+  }
+  print(
+    table(
+      ['at', 'seen on', 'what happened', 'detail'],
+      entries.map((h) => [h.at, h.side, h.action, h.detail ? JSON.stringify(h.detail) : '']),
+    ),
+  );
+  return EXIT.ok;
+}

@@ -1,0 +1,157 @@
+/**
+ * The field-level three-way merge: one function for both modes. For each
+ * mapped field it compares the current left value, the current right value and
+ * the base (fingerprints of what each side held when last in step).
+ */
+import type { ConflictPolicy } from '../config/model.js';
+import { type Fingerprint, fingerprint } from './fingerprint.js';
+import { inStep, mapValue } from './mapping.js';
+import type { FieldModel } from './model.js';
+import type { Canonical, Row, Side } from './types.js';
+
+/** Field id → [left fingerprint, right fingerprint] as last in step. */
+export type Base = Record<string, [Fingerprint, Fingerprint]>;
+
+export interface MergeInput {
+  fields: FieldModel[];
+  left: Row;
+  right: Row;
+  /** null at a first meeting: every field counts as changed on both sides. */
+  base: Base | null;
+  policy: ConflictPolicy;
+  sor?: Side;
+  /** When each side last changed (ISO UTC), for newest-wins. */
+  leftAt: string | null;
+  rightAt: string | null;
+}
+
+export interface FieldConflict {
+  field: string;
+  left: Canonical;
+  right: Canonical;
+  /** The side whose value was kept, or 'held' under `manual`. */
+  winner: Side | 'held';
+}
+
+export interface InvalidValue {
+  /** The side that could not take the value. */
+  side: Side;
+  field: string;
+  value: Canonical;
+  message: string;
+}
+
+export interface MergeResult {
+  /** Column → value to write on each side. */
+  writes: { left: Row; right: Row };
+  /** The base once those writes have landed. */
+  base: Base;
+  conflicts: FieldConflict[];
+  invalid: InvalidValue[];
+  /** A manual conflict holds the whole record. */
+  held: boolean;
+}
+
+/** Which side wins a field both sides changed. Newest-wins ties (and missing times) go to left. */
+export function conflictWinner(
+  policy: ConflictPolicy,
+  sor: Side | undefined,
+  leftAt: string | null,
+  rightAt: string | null,
+): Side | 'held' {
+  switch (policy) {
+    case 'system-of-record':
+      return sor ?? 'left';
+    case 'left-wins':
+      return 'left';
+    case 'right-wins':
+      return 'right';
+    case 'manual':
+      return 'held';
+    case 'newest-wins':
+      if (leftAt && rightAt) return rightAt > leftAt ? 'right' : 'left';
+      return rightAt && !leftAt ? 'right' : 'left';
+  }
+}
+
+export function merge(input: MergeInput): MergeResult {
+  const result: MergeResult = { writes: { left: {}, right: {} }, base: {}, conflicts: [], invalid: [], held: false };
+  for (const field of input.fields) {
+    const lv = input.left[field.left] ?? null;
+    const rv = input.right[field.right] ?? null;
+    const lfp = fingerprint(lv);
+    const rfp = fingerprint(rv);
+    const was = input.base?.[field.id];
+    result.base[field.id] = [lfp, rfp];
+    if (inStep(field, lv, rv)) continue;
+
+    const leftChanged = !was || was[0] !== lfp;
+    const rightChanged = !was || was[1] !== rfp;
+    let source: Side | 'held';
+    if (field.direction === 'left-to-right') source = 'left';
+    else if (field.direction === 'right-to-left') source = 'right';
+    else if (leftChanged && !rightChanged) source = 'left';
+    else if (rightChanged && !leftChanged) source = 'right';
+    else {
+      // Changed on both sides (or drifted on neither, e.g. after a mapping edit): the policy settles it.
+      source = conflictWinner(input.policy, input.sor, input.leftAt, input.rightAt);
+      if (leftChanged && rightChanged) result.conflicts.push({ field: field.id, left: lv, right: rv, winner: source });
+    }
+    if (source === 'held') {
+      result.held = true;
+      continue;
+    }
+    const value = source === 'left' ? lv : rv;
+    if (value === null && field.nullSkip) continue; // `null: skip` — a null never overwrites
+    const target: Side = source === 'left' ? 'right' : 'left';
+    const mapped = mapValue(field, source, value);
+    if (mapped === undefined) {
+      const kind = target === 'left' ? field.leftKind : field.rightKind;
+      result.invalid.push({
+        side: target,
+        field: field.id,
+        value,
+        message: `value ${JSON.stringify(value)} of ${source}.${source === 'left' ? field.left : field.right} cannot be stored as ${kind} in ${target}.${target === 'left' ? field.left : field.right}`,
+      });
+      continue;
+    }
+    const column = target === 'left' ? field.left : field.right;
+    result.writes[target][column] = mapped;
+    const entry = result.base[field.id]!;
+    entry[target === 'left' ? 0 : 1] = fingerprint(mapped);
+  }
+  if (result.held) {
+    // Nothing of a held record is written; its base stays as it was.
+    result.writes = { left: {}, right: {} };
+  }
+  return result;
+}
+
+/** Values for a record created on `target` from `source`'s record. */
+export function createValues(
+  fields: FieldModel[],
+  source: Side,
+  row: Row,
+): { values: Row; base: Base; invalid: InvalidValue[] } {
+  const target: Side = source === 'left' ? 'right' : 'left';
+  const values: Row = {};
+  const base: Base = {};
+  const invalid: InvalidValue[] = [];
+  for (const field of fields) {
+    const from = source === 'left' ? field.left : field.right;
+    const to = target === 'left' ? field.left : field.right;
+    const v = row[from] ?? null;
+    const oneWayAgainst =
+      (field.direction === 'left-to-right' && source === 'right') ||
+      (field.direction === 'right-to-left' && source === 'left');
+    const mapped = oneWayAgainst ? null : mapValue(field, source, v);
+    if (mapped === undefined) {
+      invalid.push({ side: target, field: field.id, value: v, message: `value ${JSON.stringify(v)} of ${source}.${from} cannot be stored in ${target}.${to}` });
+      continue;
+    }
+    if (!oneWayAgainst) values[to] = mapped;
+    const fps: [Fingerprint, Fingerprint] = [fingerprint(v), fingerprint(mapped)];
+    base[field.id] = source === 'left' ? fps : [fps[1], fps[0]];
+  }
+  return { values, base, invalid };
+}

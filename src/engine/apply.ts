@@ -1,0 +1,230 @@
+/**
+ * Carrying out a batch's outcomes: pending creates written down first, one
+ * bulk write per side, SOR write-backs, then links, quarantine, history and the
+ * capture cursor in one state transaction — and only then are tokens forgotten.
+ */
+import { coerce } from '../core/canonical.js';
+import { sideOf, type SyncModel } from '../core/model.js';
+import { otherSide, type Side } from '../core/types.js';
+import type { Connector, WriteOp, WriteResult } from '../connectors/connector.js';
+import type { BatchCommit, Link, QuarantineEntry, StateStore } from '../state/store.js';
+import type { Outcome } from './outcome.js';
+
+export interface BatchCounts {
+  created: Record<Side, number>;
+  updated: Record<Side, number>;
+  deleted: Record<Side, number>;
+  conflicts: number;
+  quarantined: number;
+  detached: number;
+}
+
+export const emptyCounts = (): BatchCounts => ({
+  created: { left: 0, right: 0 },
+  updated: { left: 0, right: 0 },
+  deleted: { left: 0, right: 0 },
+  conflicts: 0,
+  quarantined: 0,
+  detached: 0,
+});
+
+export function addCounts(into: BatchCounts, from: BatchCounts): void {
+  for (const s of ['left', 'right'] as const) {
+    into.created[s] += from.created[s];
+    into.updated[s] += from.updated[s];
+    into.deleted[s] += from.deleted[s];
+  }
+  into.conflicts += from.conflicts;
+  into.quarantined += from.quarantined;
+  into.detached += from.detached;
+}
+
+/** What the outcomes would write, without writing it (`--dry-run`). */
+export function countPlanned(outcomes: Outcome[]): BatchCounts {
+  const c = emptyCounts();
+  for (const o of outcomes) {
+    for (const w of o.writes) {
+      if (w.kind === 'insert') c.created[w.side]++;
+      else if (w.kind === 'update') c.updated[w.side]++;
+      else c.deleted[w.side]++;
+    }
+    c.conflicts += o.history.filter((h) => h.action === 'conflict').length;
+    c.quarantined += o.quarantine.length;
+    c.detached += o.detach.length;
+  }
+  return c;
+}
+
+export interface ApplyContext {
+  model: SyncModel;
+  connectors: Record<Side, Connector>;
+  store: StateStore;
+  now: string;
+}
+
+export async function applyOutcomes(
+  ctx: ApplyContext,
+  outcomes: Outcome[],
+  extra: Pick<BatchCommit, 'cursors'> & { retried?: Record<Side, string[]> },
+): Promise<BatchCounts> {
+  const { model, connectors, store } = ctx;
+  const counts = emptyCounts();
+
+  // 1. Creates whose key the other side assigns are written down before they are made.
+  const pending = outcomes.flatMap((o) =>
+    o.writes.flatMap((w) =>
+      w.kind === 'insert' && w.token
+        ? [{ sync: model.name, token: w.token, target: w.side, sourceKey: o.create!.sourceKey, createdAt: ctx.now }]
+        : [],
+    ),
+  );
+  if (pending.length > 0) await store.addPending(pending);
+
+  // 2. One bulk write per side.
+  const results = new Map<number, WriteResult>();
+  const refOf = new Map<Outcome, number[]>();
+  const ops: Record<Side, WriteOp[]> = { left: [], right: [] };
+  let ref = 0;
+  for (const o of outcomes) {
+    const refs: number[] = [];
+    for (const w of o.writes) {
+      ref++;
+      refs.push(ref);
+      if (w.kind === 'insert') ops[w.side].push({ op: 'insert', ref, values: w.values, ...(w.token ? { token: w.token } : {}) });
+      else if (w.kind === 'update') ops[w.side].push({ op: 'update', ref, key: w.key, values: w.values });
+      else ops[w.side].push({ op: 'delete', ref, key: w.key });
+    }
+    refOf.set(o, refs);
+  }
+  for (const side of ['left', 'right'] as const) {
+    if (ops[side].length === 0) continue;
+    for (const r of await connectors[side].write(sideOf(model, side).spec, ops[side])) results.set(r.ref, r);
+  }
+
+  // 3. Results: links for creates, write-backs of SOR keys, quarantine for refusals.
+  const commit: BatchCommit = {
+    sync: model.name,
+    upsertLinks: [],
+    deleteLinks: [],
+    addDetached: [],
+    removeDetached: [],
+    addQuarantine: [],
+    clearQuarantine: [],
+    removePending: [],
+    history: [],
+    ...(extra.cursors ? { cursors: extra.cursors } : {}),
+  };
+  const writeBacks: { op: WriteOp; outcome: Outcome; side: Side }[] = [];
+  const tokens: Record<Side, string[]> = { left: [], right: [] };
+  for (const o of outcomes) {
+    const refs = refOf.get(o)!;
+    let failed = false;
+    o.writes.forEach((w, i) => {
+      const r = results.get(refs[i]!)!;
+      if (r.ok) {
+        if (w.kind === 'insert') counts.created[w.side]++;
+        else if (w.kind === 'update') counts.updated[w.side]++;
+        else counts.deleted[w.side]++;
+        return;
+      }
+      failed = true;
+      const source = o.create?.source ?? w.side;
+      const recordKey = w.kind === 'insert' ? o.create!.sourceKey : w.key;
+      commit.addQuarantine.push(quarantineFailed(model.name, o.identity, w.side, w.kind === 'insert' ? null : w.key, w.kind === 'insert' ? source : w.side, recordKey, w.kind, r.message));
+      commit.history.push({ sync: model.name, identity: o.identity ?? `${source}:${recordKey}`, at: ctx.now, side: w.side, action: `write failed (${w.kind})`, detail: { message: r.message } });
+    });
+    const insertRef = o.writes.findIndex((w) => w.kind === 'insert');
+    if (o.create && insertRef >= 0) {
+      const ins = o.writes[insertRef]!;
+      const r = results.get(refs[insertRef]!)!;
+      if (ins.kind === 'insert' && ins.token) commit.removePending.push(ins.token);
+      if (r.ok) {
+        if (ins.kind === 'insert' && ins.token) tokens[ins.side].push(ins.token);
+        const c = o.create;
+        const identity = c.identity ?? r.key;
+        const link: Link = {
+          sync: model.name,
+          identity,
+          leftKey: c.target === 'left' ? r.key : c.sourceKey,
+          rightKey: c.target === 'right' ? r.key : c.sourceKey,
+          base: c.base,
+          leftAt: c.leftAt,
+          rightAt: c.rightAt,
+        };
+        commit.upsertLinks.push(link);
+        if (o.deleteLinkId !== undefined) commit.deleteLinks.push(o.deleteLinkId);
+        if (c.writeBackColumn) {
+          const s = sideOf(model, c.source);
+          const value = coerce(r.key, s.externalIdKind!) ?? r.key;
+          writeBacks.push({ side: c.source, outcome: o, op: { op: 'update', ref: ++ref, key: c.sourceKey, values: { [c.writeBackColumn]: value } } });
+        }
+        o.identity = identity;
+        for (const h of o.history) h.identity = identity;
+      }
+    }
+    if (failed) {
+      commit.history.push(...o.history);
+      continue;
+    }
+    if (!o.create) {
+      if (o.saveLink) commit.upsertLinks.push(o.saveLink);
+      if (o.deleteLinkId !== undefined) commit.deleteLinks.push(o.deleteLinkId);
+    }
+    commit.addDetached.push(...o.detach);
+    commit.removeDetached.push(...o.undetach);
+    commit.clearQuarantine.push(...o.settles.map((s) => ({ side: s.side, key: s.key })));
+    commit.addQuarantine.push(...o.quarantine);
+    commit.history.push(...o.history);
+    counts.conflicts += o.history.filter((h) => h.action === 'conflict').length;
+    counts.detached += o.detach.length;
+  }
+
+  // 4. SOR keys written back into N's external-ID column (a failure here is repaired next pass:
+  //    the link exists, and a linked N record whose external ID is wrong gets it written again).
+  for (const side of ['left', 'right'] as const) {
+    const batch = writeBacks.filter((w) => w.side === side);
+    if (batch.length === 0) continue;
+    const res = await connectors[side].write(sideOf(model, side).spec, batch.map((w) => w.op));
+    res.forEach((r, i) => {
+      const wb = batch[i]!;
+      if (r.ok || wb.op.op !== 'update') return;
+      commit.addQuarantine.push(quarantineFailed(model.name, wb.outcome.identity, side, wb.op.key, side, wb.op.key, 'update', r.message));
+    });
+  }
+
+  // A record that is quarantined again in this batch keeps its entry (cleared first, re-added after).
+  const requarantined = new Set(commit.addQuarantine.map((q) => `${q.recordSide}\0${q.recordKey}`));
+  commit.clearQuarantine = commit.clearQuarantine.filter((c) => !requarantined.has(`${c.side}\0${c.key}`));
+  counts.quarantined = commit.addQuarantine.length;
+
+  await store.commit(commit);
+  for (const side of ['left', 'right'] as const) {
+    if (extra.retried?.[side]?.length) await store.dropRetry(model.name, side, extra.retried[side]);
+    if (tokens[side].length > 0) await connectors[side].forgetCreated(sideOf(model, side).spec, tokens[side]);
+  }
+  void otherSide;
+  return counts;
+}
+
+function quarantineFailed(
+  sync: string,
+  identity: string | null,
+  side: Side,
+  key: string | null,
+  recordSide: Side,
+  recordKey: string,
+  kind: string,
+  message: string,
+): QuarantineEntry {
+  return {
+    sync,
+    side,
+    key,
+    identity,
+    recordSide,
+    recordKey,
+    reason: 'write_failed',
+    message,
+    detail: { operation: kind },
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * A pass of one sync. With capture cursors: read what changed since the
+ * cursors, batch by batch, advancing each cursor in the same state transaction
+ * as the links (so a crash replays a batch, never skips one). Without cursors
+ * (first sync) or on `reconcile`: stream both sides in full, then sweep links
+ * whose records were not seen (deletes).
+ */
+import { sideOf } from '../core/model.js';
+import { otherSide, type Side } from '../core/types.js';
+import { addCounts, type BatchCounts, emptyCounts } from './apply.js';
+import { type DirtySet, emptyDirty, runBatch } from './batch.js';
+import type { SyncContext } from './context.js';
+import { type GuardTrip, guardMessage, guardTrips } from './guard.js';
+import { resolvePending } from './pending.js';
+
+export interface PassOptions {
+  dryRun: boolean;
+  /** Compare both sides in full (reconcile, and the first sync). */
+  full: boolean;
+  batchSize: number;
+  /** Called after each batch with rows done so far (for progress bars). */
+  onProgress?: (done: number, phase: string) => void;
+  /** Set to stop after the batch in hand. */
+  stop?: { requested: boolean };
+}
+
+export interface PassResult {
+  counts: BatchCounts;
+  guard: GuardTrip | null;
+  full: boolean;
+  /** Records in quarantine when the pass ended. */
+  quarantined: number;
+}
+
+const SIDES: Side[] = ['left', 'right'];
+
+export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<PassResult> {
+  const { model, store } = ctx;
+  const status = await store.status(model.name);
+  if (!opts.dryRun) await resolvePending(ctx);
+  const cursors = { left: await store.cursor(model.name, 'left'), right: await store.cursor(model.name, 'right') };
+  const full = opts.full || cursors.left === null || cursors.right === null || status.fullScanDue;
+  const linked = await store.countLinks(model.name);
+  const confirmed = status.deletesConfirmed;
+  const result = full ? await fullPass(ctx, opts, linked, confirmed) : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
+  const quarantined = await store.countQuarantined(model.name);
+  if (!opts.dryRun) {
+    await store.setStatus(model.name, {
+      state: result.guard ? 'paused' : 'ok',
+      reason: result.guard ? guardMessage(result.guard, model.name) : null,
+      guard: result.guard,
+      lastPassAt: ctx.clock(),
+      lastPass: flatCounts(result.counts),
+      // A confirmation covers one pass.
+      deletesConfirmed: false,
+      fullScanDue: result.guard !== null && result.full,
+      lagMs: 0,
+    });
+  }
+  return { ...result, quarantined };
+}
+
+export function flatCounts(c: BatchCounts): Record<string, number> {
+  return {
+    created_left: c.created.left,
+    created_right: c.created.right,
+    updated_left: c.updated.left,
+    updated_right: c.updated.right,
+    deleted_left: c.deleted.left,
+    deleted_right: c.deleted.right,
+    conflicts: c.conflicts,
+    quarantined: c.quarantined,
+    detached: c.detached,
+  };
+}
+
+async function takeRetries(ctx: SyncContext, dirty: DirtySet, limit: number) {
+  for (const side of SIDES) {
+    for (const k of await ctx.store.takeRetry(ctx.model.name, side, limit)) {
+      dirty.keys[side].add(k);
+      dirty.retry[side].add(k);
+    }
+  }
+}
+
+async function capturePass(
+  ctx: SyncContext,
+  opts: PassOptions,
+  start: Record<Side, string>,
+  linked: number,
+  confirmed: boolean,
+): Promise<Omit<PassResult, 'quarantined'>> {
+  const { model, connectors } = ctx;
+  const counts = emptyCounts();
+  // The guard looks ahead at every delete waiting in capture before anything is applied.
+  if (!confirmed && model.deleteGuard) {
+    for (const side of SIDES) {
+      const deletes = await countLinkedDeletes(ctx, side, start[side], opts.batchSize);
+      const trip = guardTrips(model.deleteGuard, otherSide(side), deletes, linked);
+      if (trip) return { counts, guard: trip, full: false };
+    }
+  }
+  const pos = { ...start };
+  let done = 0;
+  for (;;) {
+    const dirty = emptyDirty();
+    const next: Partial<Record<Side, string>> = {};
+    let events = 0;
+    for (const side of SIDES) {
+      const batch = await connectors[side].readChanges(sideOf(model, side).spec, pos[side], opts.batchSize);
+      for (const c of batch.changes) {
+        dirty.keys[side].add(c.key);
+        dirty.changedAt[side].set(c.key, c.at);
+      }
+      events += batch.changes.length;
+      if (batch.position !== pos[side]) next[side] = batch.position;
+    }
+    if (done === 0) await takeRetries(ctx, dirty, opts.batchSize);
+    const any = dirty.keys.left.size + dirty.keys.right.size > 0;
+    if (!any && Object.keys(next).length === 0) break;
+    const r = await runBatch(ctx, dirty, { dryRun: opts.dryRun, cursors: next });
+    addCounts(counts, r.counts);
+    for (const side of SIDES) if (next[side]) pos[side] = next[side]!;
+    done += dirty.keys.left.size + dirty.keys.right.size;
+    opts.onProgress?.(done, 'changes');
+    if (opts.dryRun && events === 0) break;
+    if (opts.dryRun && events > 0 && Object.keys(next).length === 0) break;
+    if (events === 0) break;
+    if (opts.stop?.requested) break;
+  }
+  if (!opts.dryRun) {
+    for (const side of SIDES) if (pos[side] !== start[side]) await connectors[side].pruneChanges(sideOf(model, side).spec, pos[side]);
+  }
+  return { counts, guard: null, full: false };
+}
+
+/** Deletes waiting in capture on `side` for records that are linked. */
+async function countLinkedDeletes(ctx: SyncContext, side: Side, from: string, pageSize: number): Promise<number> {
+  const { model, connectors, store } = ctx;
+  let pos = from;
+  let n = 0;
+  for (;;) {
+    const page = await connectors[side].readChanges(sideOf(model, side).spec, pos, pageSize * 5);
+    if (page.changes.length === 0) break;
+    const last = new Map<string, string>();
+    for (const c of page.changes) last.set(c.key, c.op);
+    const deleted = [...last].filter(([, op]) => op === 'delete').map(([k]) => k);
+    if (deleted.length > 0) n += (await store.linksByKeys(model.name, side, deleted)).length;
+    pos = page.position;
+  }
+  return n;
+}
+
+async function fullPass(
+  ctx: SyncContext,
+  opts: PassOptions,
+  linked: number,
+  confirmed: boolean,
+): Promise<Omit<PassResult, 'quarantined'>> {
+  const { model, connectors, store } = ctx;
+  const counts = emptyCounts();
+  // Capture first, so nothing changed during the scan is missed: those changes replay after it.
+  const startPos: Partial<Record<Side, string>> = {};
+  for (const side of SIDES) {
+    const spec = sideOf(model, side).spec;
+    if (!opts.dryRun) await connectors[side].installCapture(spec);
+    startPos[side] = await connectors[side].currentPosition(spec);
+  }
+  const pass = Date.now();
+  const maxId = await store.maxLinkId(model.name);
+  let done = 0;
+  // Dry runs link nothing, so they remember which right records the left scan already planned for.
+  const dryRunSeen = new Set<string>();
+
+  for (const side of SIDES) {
+    const spec = sideOf(model, side).spec;
+    let after: string | null = null;
+    for (;;) {
+      const page = await connectors[side].scan(spec, after, opts.batchSize);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.key;
+      let keys = page.map((r) => r.key);
+      if (side === 'right') {
+        // Right records already looked at from the left scan need no second look: linked in this
+        // pass (id > maxId), or seen in it.
+        const links = await store.linksByKeys(model.name, 'right', keys);
+        const seen = new Set(links.filter((l) => l.id! > maxId || l.rightSeen === pass).map((l) => l.rightKey));
+        keys = keys.filter((k) => !seen.has(k) && !dryRunSeen.has(k));
+      }
+      const dirty = emptyDirty();
+      for (const k of keys) dirty.keys[side].add(k);
+      if (done === 0) await takeRetries(ctx, dirty, opts.batchSize);
+      const r = await runBatch(ctx, dirty, { dryRun: opts.dryRun });
+      addCounts(counts, r.counts);
+      if (opts.dryRun && side === 'left') for (const k of r.snap.records.right.keys()) dryRunSeen.add(k);
+      if (maxId > 0 && !opts.dryRun) {
+        for (const s of SIDES) {
+          const present = [...r.snap.records[s].values()].filter((x) => x.inScope).map((x) => x.key);
+          await store.markSeen(model.name, s, present, pass, maxId);
+        }
+      }
+      done += page.length;
+      opts.onProgress?.(done, `scan ${side}`);
+      if (opts.stop?.requested) return { counts, guard: null, full: true };
+    }
+  }
+
+  // Links whose records were not seen: deleted, or out of scope.
+  if (maxId > 0 && !opts.dryRun) {
+    const unseen = await store.countUnseen(model.name, pass, maxId);
+    if (!confirmed) {
+      for (const side of SIDES) {
+        const trip = guardTrips(model.deleteGuard, otherSide(side), unseen[side], linked);
+        if (trip) return { counts, guard: trip, full: true };
+      }
+    }
+    let afterId = 0;
+    for (;;) {
+      const links = await store.unseenLinks(model.name, pass, maxId, afterId, opts.batchSize);
+      if (links.length === 0) break;
+      afterId = links[links.length - 1]!.id!;
+      const dirty = emptyDirty();
+      for (const l of links) {
+        if (l.leftKey !== null) dirty.keys.left.add(l.leftKey);
+        if (l.rightKey !== null) dirty.keys.right.add(l.rightKey);
+      }
+      const r = await runBatch(ctx, dirty, { dryRun: false });
+      addCounts(counts, r.counts);
+      for (const s of SIDES) {
+        const present = [...r.snap.records[s].values()].filter((x) => x.inScope).map((x) => x.key);
+        await store.markSeen(model.name, s, present, pass, maxId);
+      }
+    }
+  }
+  if (!opts.dryRun) {
+    await store.commit({
+      sync: model.name,
+      upsertLinks: [],
+      deleteLinks: [],
+      addDetached: [],
+      removeDetached: [],
+      addQuarantine: [],
+      clearQuarantine: [],
+      removePending: [],
+      history: [],
+      cursors: startPos,
+    });
+  }
+  return { counts, guard: null, full: true };
+}

@@ -1,0 +1,106 @@
+/**
+ * Opens what a config names: one connector per connection, the state store,
+ * and a SyncContext per selected sync. `close()` releases all of it.
+ */
+import pino from 'pino';
+import type { TandemConfig } from '../config/model.js';
+import { TandemError } from '../core/errors.js';
+import type { Side } from '../core/types.js';
+import type { Connector } from '../connectors/connector.js';
+import { openConnector } from '../connectors/open.js';
+import { SqliteStateStore } from '../state/sqlite-store.js';
+import type { StateStore } from '../state/store.js';
+import type { SyncContext } from './context.js';
+import { type BuiltModel, buildSyncModel } from './model-builder.js';
+
+export interface Runtime {
+  config: TandemConfig;
+  store: StateStore;
+  connectors: Map<string, Connector>;
+  log: pino.Logger;
+  close(): Promise<void>;
+}
+
+export function createLogger(level = 'warn', format: 'pretty' | 'json' = 'pretty'): pino.Logger {
+  // Logs go to stderr: stdout is for results (tables, --json).
+  if (format === 'json') return pino({ level }, pino.destination(2));
+  return pino(
+    {
+      level,
+      base: undefined,
+      timestamp: false,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination(2),
+  );
+}
+
+export function openStateStore(url: string): StateStore {
+  if (url.startsWith('sqlite:')) return SqliteStateStore.open(url.slice('sqlite:'.length));
+  throw new TandemError(
+    'URL_UNSUPPORTED',
+    `state store ${url.split(':')[0]}: is not supported by this version yet`,
+    'use `state: sqlite:PATH` (the default)',
+    'state',
+  );
+}
+
+export async function openRuntime(config: TandemConfig, log: pino.Logger): Promise<Runtime> {
+  const connectors = new Map<string, Connector>();
+  const store = openStateStore(config.state);
+  const rt: Runtime = {
+    config,
+    store,
+    connectors,
+    log,
+    async close() {
+      for (const c of connectors.values()) await c.close();
+      await store.close();
+    },
+  };
+  return rt;
+}
+
+export function connectorFor(rt: Runtime, name: string, path: string): Connector {
+  let c = rt.connectors.get(name);
+  if (!c) {
+    const conn = rt.config.connections[name];
+    if (!conn) throw new TandemError('CONFIG_INVALID', `connection ${name} is not defined`, 'define it under connections:', path);
+    try {
+      c = openConnector(conn.url);
+    } catch (e) {
+      if (e instanceof TandemError) throw new TandemError(e.code, e.message, e.fix, `connections.${name}.url`);
+      throw e;
+    }
+    rt.connectors.set(name, c);
+  }
+  return c;
+}
+
+export async function syncContext(rt: Runtime, syncName: string): Promise<{ ctx: SyncContext; built: BuiltModel }> {
+  const sync = rt.config.syncs.find((s) => s.name === syncName);
+  if (!sync) throw new TandemError('SYNC_UNKNOWN', `no sync named ${syncName}`, `choose one of: ${rt.config.syncs.map((s) => s.name).join(', ')}`);
+  const connectors: Record<Side, Connector> = {
+    left: connectorFor(rt, sync.left.connection, `syncs.${sync.name}.left.connection`),
+    right: connectorFor(rt, sync.right.connection, `syncs.${sync.name}.right.connection`),
+  };
+  const built = await buildSyncModel(sync, connectors);
+  return {
+    ctx: {
+      model: built.model,
+      connectors,
+      store: rt.store,
+      log: rt.log.child({ sync: sync.name }),
+      clock: () => new Date().toISOString(),
+    },
+    built,
+  };
+}
+
+export function selectSyncs(config: TandemConfig, only?: string): string[] {
+  if (!only) return config.syncs.map((s) => s.name);
+  if (!config.syncs.some((s) => s.name === only)) {
+    throw new TandemError('SYNC_UNKNOWN', `no sync named ${only}`, `choose one of: ${config.syncs.map((s) => s.name).join(', ')}`);
+  }
+  return [only];
+}

@@ -1,0 +1,64 @@
+/**
+ * Versioned schema of the SQLite state store. Append a migration; never edit one
+ * that has shipped. `user_version` records how far a file has come.
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE links (
+    id INTEGER PRIMARY KEY,
+    sync TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    left_key TEXT,
+    right_key TEXT,
+    base TEXT NOT NULL,
+    left_at TEXT,
+    right_at TEXT,
+    left_seen INTEGER NOT NULL DEFAULT 0,
+    right_seen INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sync, identity)
+  );
+  CREATE INDEX links_left ON links (sync, left_key);
+  CREATE INDEX links_right ON links (sync, right_key);
+  CREATE TABLE detached (
+    sync TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL, identity TEXT NOT NULL,
+    PRIMARY KEY (sync, side, key)
+  );
+  CREATE TABLE pending (
+    token TEXT PRIMARY KEY, sync TEXT NOT NULL, target TEXT NOT NULL,
+    source_key TEXT NOT NULL, created_at TEXT NOT NULL
+  );
+  CREATE TABLE cursors (
+    sync TEXT NOT NULL, side TEXT NOT NULL, position TEXT NOT NULL,
+    PRIMARY KEY (sync, side)
+  );
+  CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    sync TEXT NOT NULL, side TEXT NOT NULL, key TEXT, identity TEXT,
+    record_side TEXT NOT NULL, record_key TEXT NOT NULL,
+    reason TEXT NOT NULL, message TEXT NOT NULL, detail TEXT,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    UNIQUE (sync, record_side, record_key)
+  );
+  CREATE TABLE retry (
+    sync TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL,
+    PRIMARY KEY (sync, side, key)
+  );
+  CREATE TABLE history (
+    id INTEGER PRIMARY KEY,
+    sync TEXT NOT NULL, identity TEXT NOT NULL, at TEXT NOT NULL,
+    side TEXT NOT NULL, action TEXT NOT NULL, detail TEXT
+  );
+  CREATE INDEX history_identity ON history (sync, identity, id);
+  CREATE TABLE sync_status (
+    sync TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT 'ok',
+    reason TEXT,
+    last_pass_at TEXT,
+    last_pass TEXT,
+    guard TEXT,
+    deletes_confirmed INTEGER NOT NULL DEFAULT 0,
+    full_scan_due INTEGER NOT NULL DEFAULT 0,
+    lag_ms INTEGER
+  );
+  `,
+];

@@ -1,0 +1,442 @@
+/**
+ * The state store in a SQLite file (WAL). Writes of one batch go in one
+ * transaction, so links, base and capture cursor can never disagree.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Side } from '../core/types.js';
+import { TandemError } from '../core/errors.js';
+import { MIGRATIONS } from './sqlite-migrations.js';
+import type {
+  BatchCommit,
+  Detached,
+  HistoryEntry,
+  Link,
+  PendingCreate,
+  QuarantineEntry,
+  StateStore,
+  SyncStatus,
+} from './store.js';
+
+type Db = Database.Database;
+type LinkRow = {
+  id: number;
+  sync: string;
+  identity: string;
+  left_key: string | null;
+  right_key: string | null;
+  base: string;
+  left_at: string | null;
+  right_at: string | null;
+  left_seen: number;
+  right_seen: number;
+};
+
+const toLink = (r: LinkRow): Link => ({
+  id: r.id,
+  sync: r.sync,
+  identity: r.identity,
+  leftKey: r.left_key,
+  rightKey: r.right_key,
+  base: JSON.parse(r.base),
+  leftAt: r.left_at,
+  rightAt: r.right_at,
+  leftSeen: r.left_seen,
+  rightSeen: r.right_seen,
+});
+
+type QRow = {
+  id: number;
+  sync: string;
+  side: Side;
+  key: string | null;
+  identity: string | null;
+  record_side: Side;
+  record_key: string;
+  reason: QuarantineEntry['reason'];
+  message: string;
+  detail: string | null;
+  first_seen: string;
+  last_seen: string;
+};
+const toQuarantine = (r: QRow): QuarantineEntry => ({
+  id: r.id,
+  sync: r.sync,
+  side: r.side,
+  key: r.key,
+  identity: r.identity,
+  recordSide: r.record_side,
+  recordKey: r.record_key,
+  reason: r.reason,
+  message: r.message,
+  ...(r.detail ? { detail: JSON.parse(r.detail) } : {}),
+  firstSeen: r.first_seen,
+  lastSeen: r.last_seen,
+});
+
+const keyColumn = (side: Side) => (side === 'left' ? 'left_key' : 'right_key');
+
+export class SqliteStateStore implements StateStore {
+  readonly description: string;
+  private readonly db: Db;
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  private constructor(db: Db, description: string) {
+    this.db = db;
+    this.description = description;
+  }
+
+  /** `path` is a file path or ':memory:'. */
+  static open(path: string): SqliteStateStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    const store = new SqliteStateStore(db, `sqlite:${path}`);
+    store.migrate();
+    return store;
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new TandemError(
+        'STATE_VERSION',
+        `the state store ${this.description} has schema version ${version}, newer than this tandem knows (${MIGRATIONS.length})`,
+        'upgrade tandem, or point `state:` at another file',
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  private st(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  async linksByKeys(sync: string, side: Side, keys: string[]): Promise<Link[]> {
+    if (keys.length === 0) return [];
+    const rows = this.st(
+      `SELECT * FROM links WHERE sync = ? AND ${keyColumn(side)} IN (SELECT value FROM json_each(?))`,
+    ).all(sync, JSON.stringify(keys)) as LinkRow[];
+    return rows.map(toLink);
+  }
+
+  async linksByIdentities(sync: string, identities: string[]): Promise<Link[]> {
+    if (identities.length === 0) return [];
+    const rows = this.st(
+      'SELECT * FROM links WHERE sync = ? AND identity IN (SELECT value FROM json_each(?))',
+    ).all(sync, JSON.stringify(identities)) as LinkRow[];
+    return rows.map(toLink);
+  }
+
+  async scanLinks(sync: string, afterId: number, limit: number): Promise<Link[]> {
+    const rows = this.st('SELECT * FROM links WHERE sync = ? AND id > ? ORDER BY id LIMIT ?').all(
+      sync,
+      afterId,
+      limit,
+    ) as LinkRow[];
+    return rows.map(toLink);
+  }
+
+  async countLinks(sync: string): Promise<number> {
+    return (this.st('SELECT count(*) AS n FROM links WHERE sync = ?').get(sync) as { n: number }).n;
+  }
+
+  async maxLinkId(sync: string): Promise<number> {
+    return (this.st('SELECT coalesce(max(id), 0) AS n FROM links WHERE sync = ?').get(sync) as { n: number }).n;
+  }
+
+  async markSeen(sync: string, side: Side, keys: string[], pass: number, maxId: number): Promise<void> {
+    if (keys.length === 0) return;
+    const col = side === 'left' ? 'left_seen' : 'right_seen';
+    this.st(
+      `UPDATE links SET ${col} = ? WHERE sync = ? AND id <= ? AND ${keyColumn(side)} IN (SELECT value FROM json_each(?))`,
+    ).run(pass, sync, maxId, JSON.stringify(keys));
+  }
+
+  async unseenLinks(sync: string, pass: number, maxId: number, afterId: number, limit: number): Promise<Link[]> {
+    const rows = this.st(
+      `SELECT * FROM links WHERE sync = ? AND id > ? AND id <= ? AND (left_seen != ? OR right_seen != ?)
+       ORDER BY id LIMIT ?`,
+    ).all(sync, afterId, maxId, pass, pass, limit) as LinkRow[];
+    return rows.map(toLink);
+  }
+
+  async countUnseen(sync: string, pass: number, maxId: number): Promise<Record<Side, number>> {
+    const r = this.st(
+      `SELECT coalesce(sum(left_seen != ?), 0) AS l, coalesce(sum(right_seen != ?), 0) AS r
+       FROM links WHERE sync = ? AND id <= ?`,
+    ).get(pass, pass, sync, maxId) as { l: number; r: number };
+    return { left: r.l, right: r.r };
+  }
+
+  async detachedByKeys(sync: string, side: Side, keys: string[]): Promise<Detached[]> {
+    if (keys.length === 0) return [];
+    return this.st(
+      'SELECT sync, side, key, identity FROM detached WHERE sync = ? AND side = ? AND key IN (SELECT value FROM json_each(?))',
+    ).all(sync, side, JSON.stringify(keys)) as Detached[];
+  }
+
+  async addPending(entries: PendingCreate[]): Promise<void> {
+    const insert = this.st(
+      'INSERT OR REPLACE INTO pending (token, sync, target, source_key, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const e of entries) insert.run(e.token, e.sync, e.target, e.sourceKey, e.createdAt);
+    })();
+  }
+
+  async pending(sync: string): Promise<PendingCreate[]> {
+    return (
+      this.st('SELECT * FROM pending WHERE sync = ? ORDER BY created_at').all(sync) as {
+        token: string;
+        sync: string;
+        target: Side;
+        source_key: string;
+        created_at: string;
+      }[]
+    ).map((r) => ({ sync: r.sync, token: r.token, target: r.target, sourceKey: r.source_key, createdAt: r.created_at }));
+  }
+
+  async quarantined(sync?: string): Promise<QuarantineEntry[]> {
+    const rows = (
+      sync
+        ? this.st('SELECT * FROM quarantine WHERE sync = ? ORDER BY id').all(sync)
+        : this.st('SELECT * FROM quarantine ORDER BY id').all()
+    ) as QRow[];
+    return rows.map(toQuarantine);
+  }
+
+  async quarantinedByKeys(sync: string, side: Side, keys: string[]): Promise<QuarantineEntry[]> {
+    if (keys.length === 0) return [];
+    const rows = this.st(
+      'SELECT * FROM quarantine WHERE sync = ? AND record_side = ? AND record_key IN (SELECT value FROM json_each(?))',
+    ).all(sync, side, JSON.stringify(keys)) as QRow[];
+    return rows.map(toQuarantine);
+  }
+
+  async countQuarantined(sync: string): Promise<number> {
+    return (this.st('SELECT count(*) AS n FROM quarantine WHERE sync = ?').get(sync) as { n: number }).n;
+  }
+
+  async releaseQuarantine(sync: string | undefined, ids?: number[]): Promise<QuarantineEntry[]> {
+    return this.db.transaction(() => {
+      const all = (
+        sync
+          ? this.st('SELECT * FROM quarantine WHERE sync = ? ORDER BY id').all(sync)
+          : this.st('SELECT * FROM quarantine ORDER BY id').all()
+      ) as QRow[];
+      const chosen = ids ? all.filter((r) => ids.includes(r.id)) : all;
+      const del = this.st('DELETE FROM quarantine WHERE id = ?');
+      for (const r of chosen) del.run(r.id);
+      return chosen.map(toQuarantine);
+    })();
+  }
+
+  async history(sync: string, identity: string): Promise<HistoryEntry[]> {
+    return (
+      this.st('SELECT * FROM history WHERE sync = ? AND identity = ? ORDER BY id').all(sync, identity) as {
+        sync: string;
+        identity: string;
+        at: string;
+        side: HistoryEntry['side'];
+        action: string;
+        detail: string | null;
+      }[]
+    ).map((r) => ({
+      sync: r.sync,
+      identity: r.identity,
+      at: r.at,
+      side: r.side,
+      action: r.action,
+      ...(r.detail ? { detail: JSON.parse(r.detail) } : {}),
+    }));
+  }
+
+  async cursor(sync: string, side: Side): Promise<string | null> {
+    const row = this.st('SELECT position FROM cursors WHERE sync = ? AND side = ?').get(sync, side) as
+      | { position: string }
+      | undefined;
+    return row?.position ?? null;
+  }
+
+  async addRetry(sync: string, side: Side, keys: string[]): Promise<void> {
+    const ins = this.st('INSERT OR IGNORE INTO retry (sync, side, key) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const k of keys) ins.run(sync, side, k);
+    })();
+  }
+
+  async takeRetry(sync: string, side: Side, limit: number): Promise<string[]> {
+    return (
+      this.st('SELECT key FROM retry WHERE sync = ? AND side = ? LIMIT ?').all(sync, side, limit) as { key: string }[]
+    ).map((r) => r.key);
+  }
+
+  async dropRetry(sync: string, side: Side, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    this.st('DELETE FROM retry WHERE sync = ? AND side = ? AND key IN (SELECT value FROM json_each(?))').run(
+      sync,
+      side,
+      JSON.stringify(keys),
+    );
+  }
+
+  async status(sync: string): Promise<SyncStatus> {
+    const r = this.st('SELECT * FROM sync_status WHERE sync = ?').get(sync) as
+      | {
+          state: SyncStatus['state'];
+          reason: string | null;
+          last_pass_at: string | null;
+          last_pass: string | null;
+          guard: string | null;
+          deletes_confirmed: number;
+          full_scan_due: number;
+          lag_ms: number | null;
+        }
+      | undefined;
+    if (!r) {
+      return {
+        sync,
+        state: 'ok',
+        reason: null,
+        lastPassAt: null,
+        lastPass: null,
+        guard: null,
+        deletesConfirmed: false,
+        fullScanDue: false,
+        lagMs: null,
+      };
+    }
+    return {
+      sync,
+      state: r.state,
+      reason: r.reason,
+      lastPassAt: r.last_pass_at,
+      lastPass: r.last_pass ? JSON.parse(r.last_pass) : null,
+      guard: r.guard ? JSON.parse(r.guard) : null,
+      deletesConfirmed: r.deletes_confirmed === 1,
+      fullScanDue: r.full_scan_due === 1,
+      lagMs: r.lag_ms,
+    };
+  }
+
+  async setStatus(sync: string, patch: Partial<Omit<SyncStatus, 'sync'>>): Promise<void> {
+    const cur = await this.status(sync);
+    const next = { ...cur, ...patch };
+    this.st(
+      `INSERT INTO sync_status (sync, state, reason, last_pass_at, last_pass, guard, deletes_confirmed, full_scan_due, lag_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sync) DO UPDATE SET state = excluded.state, reason = excluded.reason,
+         last_pass_at = excluded.last_pass_at, last_pass = excluded.last_pass, guard = excluded.guard,
+         deletes_confirmed = excluded.deletes_confirmed, full_scan_due = excluded.full_scan_due, lag_ms = excluded.lag_ms`,
+    ).run(
+      sync,
+      next.state,
+      next.reason,
+      next.lastPassAt,
+      next.lastPass ? JSON.stringify(next.lastPass) : null,
+      next.guard ? JSON.stringify(next.guard) : null,
+      next.deletesConfirmed ? 1 : 0,
+      next.fullScanDue ? 1 : 0,
+      next.lagMs,
+    );
+  }
+
+  async commit(b: BatchCommit): Promise<void> {
+    const now = new Date().toISOString();
+    const upsertLink = this.st(
+      `INSERT INTO links (id, sync, identity, left_key, right_key, base, left_at, right_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET identity = excluded.identity, left_key = excluded.left_key,
+         right_key = excluded.right_key, base = excluded.base, left_at = excluded.left_at, right_at = excluded.right_at`,
+    );
+    const delLink = this.st('DELETE FROM links WHERE id = ?');
+    const addDetached = this.st(
+      'INSERT OR REPLACE INTO detached (sync, side, key, identity) VALUES (?, ?, ?, ?)',
+    );
+    const delDetached = this.st('DELETE FROM detached WHERE sync = ? AND side = ? AND key = ?');
+    const addQ = this.st(
+      `INSERT INTO quarantine (sync, side, key, identity, record_side, record_key, reason, message, detail, first_seen, last_seen)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sync, record_side, record_key) DO UPDATE SET side = excluded.side, key = excluded.key,
+         identity = excluded.identity, reason = excluded.reason,
+         message = excluded.message, detail = excluded.detail, last_seen = excluded.last_seen`,
+    );
+    const clearQ = this.st('DELETE FROM quarantine WHERE sync = ? AND record_side = ? AND record_key = ?');
+    const delPending = this.st('DELETE FROM pending WHERE token = ?');
+    const addHistory = this.st(
+      'INSERT INTO history (sync, identity, at, side, action, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const setCursor = this.st(
+      'INSERT INTO cursors (sync, side, position) VALUES (?, ?, ?) ON CONFLICT (sync, side) DO UPDATE SET position = excluded.position',
+    );
+    this.db.transaction(() => {
+      // Deletes first: a link re-made under the same identity in this batch must not collide.
+      for (const id of b.deleteLinks) delLink.run(id);
+      for (const l of b.upsertLinks) {
+        const info = upsertLink.run(
+          l.id ?? null,
+          b.sync,
+          l.identity,
+          l.leftKey,
+          l.rightKey,
+          JSON.stringify(l.base),
+          l.leftAt,
+          l.rightAt,
+        );
+        if (l.id === undefined) l.id = Number(info.lastInsertRowid);
+      }
+      for (const d of b.removeDetached) delDetached.run(b.sync, d.side, d.key);
+      for (const d of b.addDetached) addDetached.run(b.sync, d.side, d.key, d.identity);
+      for (const q of b.clearQuarantine) clearQ.run(b.sync, q.side, q.key);
+      for (const q of b.addQuarantine) {
+        addQ.run(
+          b.sync,
+          q.side,
+          q.key,
+          q.identity,
+          q.recordSide,
+          q.recordKey,
+          q.reason,
+          q.message,
+          q.detail ? JSON.stringify(q.detail) : null,
+          now,
+          now,
+        );
+      }
+      for (const t of b.removePending) delPending.run(t);
+      for (const h of b.history) {
+        addHistory.run(b.sync, h.identity, h.at, h.side, h.action, h.detail ? JSON.stringify(h.detail) : null);
+      }
+      for (const side of ['left', 'right'] as const) {
+        const pos = b.cursors?.[side];
+        if (pos !== undefined) setCursor.run(b.sync, side, pos);
+      }
+    })();
+  }
+
+  async forget(sync: string): Promise<void> {
+    this.db.transaction(() => {
+      for (const t of ['links', 'detached', 'pending', 'cursors', 'quarantine', 'retry', 'history', 'sync_status']) {
+        this.db.prepare(`DELETE FROM ${t} WHERE sync = ?`).run(sync);
+      }
+    })();
+  }
+}

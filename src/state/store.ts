@@ -1,0 +1,158 @@
+/**
+ * The state store: links with their base, capture cursors, pending creates,
+ * detached records, quarantine and history. One interface, so PostgreSQL can
+ * serve as the store for several workers; the engine speaks only this.
+ */
+import type { Base } from '../core/merge.js';
+import type { Side } from '../core/types.js';
+
+export interface Link {
+  id?: number;
+  sync: string;
+  /** The SOR key (SOR mode) or the external-ID value (External ID mode). */
+  identity: string;
+  leftKey: string | null;
+  rightKey: string | null;
+  base: Base;
+  /** Last change time seen on each side (ISO UTC), for newest-wins. */
+  leftAt: string | null;
+  rightAt: string | null;
+  /** Full scans: the pass in which each side's record was last seen (set by the store). */
+  leftSeen?: number;
+  rightSeen?: number;
+}
+
+/** A create whose key the other side assigns, written down before the create is made. */
+export interface PendingCreate {
+  sync: string;
+  token: string;
+  /** The side the record is being created on. */
+  target: Side;
+  sourceKey: string;
+  createdAt: string;
+}
+
+/** A record left alone on purpose: never recreated on the other side while its identity stays. */
+export interface Detached {
+  sync: string;
+  side: Side;
+  key: string;
+  identity: string;
+}
+
+export const QUARANTINE_REASONS = [
+  'orphan_external_id',
+  'duplicate_external_id',
+  'external_id_collision',
+  'write_failed',
+  'conflict',
+  'invalid_value',
+] as const;
+export type QuarantineReason = (typeof QUARANTINE_REASONS)[number];
+
+export interface QuarantineEntry {
+  id?: number;
+  sync: string;
+  /** The side whose record is held; for `write_failed`, the side the write failed on. */
+  side: Side;
+  /** That record's native key where it has one (a failed insert has none). */
+  key: string | null;
+  identity: string | null;
+  /** The record whose next look settles this entry (for a failed insert: the source record). */
+  recordSide: Side;
+  recordKey: string;
+  reason: QuarantineReason;
+  message: string;
+  /** Reason-specific detail: both values of a conflict, the other side's key… */
+  detail?: Record<string, unknown>;
+  firstSeen?: string;
+  lastSeen?: string;
+}
+
+export interface HistoryEntry {
+  sync: string;
+  identity: string;
+  at: string;
+  /** Where the change was seen. */
+  side: Side | 'engine';
+  action: string;
+  detail?: Record<string, unknown>;
+}
+
+export type SyncHealth = 'ok' | 'paused' | 'error';
+
+export interface SyncStatus {
+  sync: string;
+  state: SyncHealth;
+  reason: string | null;
+  lastPassAt: string | null;
+  /** Counts of the last pass. */
+  lastPass: Record<string, number> | null;
+  /** The delete guard's last trip, while paused by it. */
+  guard: { side: Side; deletes: number; linked: number } | null;
+  /** Set by `retry --deletes`: the next pass may delete past the guard once. */
+  deletesConfirmed: boolean;
+  /** A full comparison is owed (a guard stopped one half-way). */
+  fullScanDue: boolean;
+  lagMs: number | null;
+}
+
+/** Everything one batch changes, saved in one transaction after its writes landed. */
+export interface BatchCommit {
+  sync: string;
+  upsertLinks: Link[];
+  deleteLinks: number[];
+  addDetached: Detached[];
+  removeDetached: { side: Side; key: string }[];
+  addQuarantine: QuarantineEntry[];
+  /** Records (recordSide/recordKey) whose quarantine is lifted because they are now fine. */
+  clearQuarantine: { side: Side; key: string }[];
+  removePending: string[];
+  history: HistoryEntry[];
+  /** Capture positions reached; saved in the same transaction as the links. */
+  cursors?: Partial<Record<Side, string>>;
+}
+
+export interface StateStore {
+  readonly description: string;
+  close(): Promise<void>;
+
+  linksByKeys(sync: string, side: Side, keys: string[]): Promise<Link[]>;
+  linksByIdentities(sync: string, identities: string[]): Promise<Link[]>;
+  /** Keyset page of a sync's links by id. */
+  scanLinks(sync: string, afterId: number, limit: number): Promise<Link[]>;
+  countLinks(sync: string): Promise<number>;
+  maxLinkId(sync: string): Promise<number>;
+  /** Full scans: records these keys as seen in pass `pass` (only links with id <= maxId). */
+  markSeen(sync: string, side: Side, keys: string[], pass: number, maxId: number): Promise<void>;
+  /** Links with id <= maxId not seen on both sides in pass `pass`, keyset by id. */
+  unseenLinks(sync: string, pass: number, maxId: number, afterId: number, limit: number): Promise<Link[]>;
+  countUnseen(sync: string, pass: number, maxId: number): Promise<Record<Side, number>>;
+
+  detachedByKeys(sync: string, side: Side, keys: string[]): Promise<Detached[]>;
+
+  addPending(entries: PendingCreate[]): Promise<void>;
+  pending(sync: string): Promise<PendingCreate[]>;
+
+  quarantined(sync?: string): Promise<QuarantineEntry[]>;
+  quarantinedByKeys(sync: string, side: Side, keys: string[]): Promise<QuarantineEntry[]>;
+  countQuarantined(sync: string): Promise<number>;
+  /** Removes entries (all when ids is undefined) and returns them, so the engine can mark them dirty. */
+  releaseQuarantine(sync: string | undefined, ids?: number[]): Promise<QuarantineEntry[]>;
+
+  history(sync: string, identity: string): Promise<HistoryEntry[]>;
+
+  cursor(sync: string, side: Side): Promise<string | null>;
+
+  /** Keys marked for another look at the next pass (`retry`), per side. */
+  addRetry(sync: string, side: Side, keys: string[]): Promise<void>;
+  takeRetry(sync: string, side: Side, limit: number): Promise<string[]>;
+  dropRetry(sync: string, side: Side, keys: string[]): Promise<void>;
+
+  status(sync: string): Promise<SyncStatus>;
+  setStatus(sync: string, patch: Partial<Omit<SyncStatus, 'sync'>>): Promise<void>;
+
+  commit(batch: BatchCommit): Promise<void>;
+  /** Forgets a sync entirely (teardown). */
+  forget(sync: string): Promise<void>;
+}
