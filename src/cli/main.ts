@@ -70,7 +70,7 @@ program
   .description('sync continuously until SIGINT/SIGTERM (or one pass with --once)')
   .option('--once', 'sync every change made before it started, then exit')
   .option('--dry-run', 'print the plan, write nothing')
-  .option('--batch-size <n>', 'records per batch', (v) => Number.parseInt(v, 10), 1000)
+  .option('--batch-size <n>', 'records per batch', (v) => Number.parseInt(v, 10), 2000)
   .option('--interval <ms>', 'how often to look for changes while running', (v) => Number.parseInt(v, 10), 200)
   .action(
     act((o: { once?: boolean; dryRun?: boolean; batchSize: number; interval: number }) =>
@@ -90,7 +90,7 @@ program
   .command('reconcile')
   .description('compare both sides in full and repair drift')
   .option('--dry-run', 'print the plan (creates, updates, deletes per side), write nothing')
-  .option('--batch-size <n>', 'records per batch', (v) => Number.parseInt(v, 10), 1000)
+  .option('--batch-size <n>', 'records per batch', (v) => Number.parseInt(v, 10), 2000)
   .action(
     act((o: { dryRun?: boolean; batchSize: number }) =>
       withRuntime(globals(), (rt, syncs) =>

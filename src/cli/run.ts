@@ -63,13 +63,20 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
         });
         bar?.end();
         out.push({ name, result });
-      } catch (e) {
-        if (!(e instanceof TandemError)) throw e;
-        if (e.exitCode === EXIT.connection) {
-          contexts.delete(name);
-          await rt.store.setStatus(name, { state: 'paused', reason: `${e.message} — ${e.fix}` });
+      } catch (caught) {
+        let e = caught;
+        if (!(e instanceof TandemError)) {
+          // While running, an unexpected failure (a locked or vanished database) is retried
+          // next interval from the last saved state; a single pass reports it and exits.
+          if (!opts.watch) throw e;
+          e = new TandemError('CONNECT_FAILED', (e as Error).message ?? String(e), 'tandem retries on its own; check the database if this persists');
         }
-        out.push({ name, error: e });
+        const err = e as TandemError;
+        contexts.delete(name);
+        if (err.exitCode === EXIT.connection) {
+          await rt.store.setStatus(name, { state: 'paused', reason: `${err.message} — ${err.fix}` });
+        }
+        out.push({ name, error: err });
       }
     }
     return out;
@@ -83,13 +90,20 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
 
   let first = true;
   let lastExit: number = EXIT.ok;
+  // A paused sync is retried every interval; its reason is logged when it changes, not each time.
+  const lastProblem = new Map<string, string>();
   while (!stop.requested) {
     const outcomes = await once(first && opts.full);
     first = false;
     for (const o of outcomes) {
-      if (o.error) rt.log.error({ sync: o.name, code: o.error.code }, o.error.message);
-      else if (o.result?.guard) rt.log.error({ sync: o.name }, guardMessage(o.result.guard, o.name));
-      else if (o.result) {
+      const problem = o.error ? o.error.format() : o.result?.guard ? guardMessage(o.result.guard, o.name) : '';
+      if (problem !== (lastProblem.get(o.name) ?? '')) {
+        if (problem) rt.log.error({ sync: o.name }, problem);
+        else rt.log.info({ sync: o.name }, 'resumed');
+        lastProblem.set(o.name, problem);
+      }
+      if (o.error || o.result?.guard) continue;
+      if (o.result) {
         const c = o.result.counts;
         const moved = c.created.left + c.created.right + c.updated.left + c.updated.right + c.deleted.left + c.deleted.right;
         if (moved > 0 || c.quarantined > 0) rt.log.info({ sync: o.name, ...summary(o.result) }, 'synced');

@@ -20,16 +20,24 @@ export interface TableSpec {
 }
 
 export type WriteOp =
-  /** Insert; the result carries the new record's key. `token` is stored in the same transaction
-   *  (see `lookupCreated`) so a crash between this insert and the engine's bookkeeping cannot
-   *  lead to a second insert. */
-  | { op: 'insert'; ref: number; values: Row; token?: string }
+  /** Insert; the result carries the new record's key. */
+  | { op: 'insert'; ref: number; values: Row }
   | { op: 'update'; ref: number; key: string; values: Row }
   | { op: 'delete'; ref: number; key: string };
 
 export type WriteResult =
   | { ref: number; ok: true; key: string }
   | { ref: number; ok: false; message: string };
+
+/**
+ * What a committed `write` left behind under its receipt token: which ops landed
+ * and the keys inserts got. Stored in the same transaction as the rows, so it
+ * exists exactly when they do.
+ */
+export interface WriteReceipt {
+  ok: number[];
+  keys: Record<number, string>;
+}
 
 export interface ChangeBatch {
   changes: ChangeEvent[];
@@ -66,11 +74,12 @@ export interface Connector {
    * Applies the ops in one transaction, isolating each row: a row the database
    * refuses gets `ok: false` with the database's own message; the others land.
    * The engine's own writes are not reported by this connector's capture.
+   * With `receipt`, a WriteReceipt is stored under that token in the same transaction.
    */
-  write(spec: TableSpec, ops: WriteOp[]): Promise<WriteResult[]>;
-  /** Keys of records inserted with these tokens (survives a crash of the engine). */
-  lookupCreated(spec: TableSpec, tokens: string[]): Promise<Map<string, string>>;
-  forgetCreated(spec: TableSpec, tokens: string[]): Promise<void>;
+  write(spec: TableSpec, ops: WriteOp[], receipt?: string): Promise<WriteResult[]>;
+  /** Receipts of writes that committed (a token with no receipt: its write never landed). */
+  readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>>;
+  forgetReceipts(spec: TableSpec, tokens: string[]): Promise<void>;
 
   /** Installs change capture for the table (idempotent). */
   installCapture(spec: TableSpec): Promise<void>;
@@ -79,9 +88,14 @@ export interface Connector {
   currentPosition(spec: TableSpec): Promise<string>;
   /** Changes after `after` (exclusive), at most `limit`, in log order. */
   readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch>;
+  /**
+   * The last change after `after` of each of these keys (any further on in the log than
+   * the batch in hand), so newest-wins compares true change times across batch edges.
+   */
+  latestChanges(spec: TableSpec, after: string, keys: string[]): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>>;
   /** Capture data up to and including `upTo` is no longer needed by this consumer. */
   pruneChanges(spec: TableSpec, upTo: string): Promise<void>;
-  /** Removes everything tandem installed for this table (triggers, change rows, created tokens). */
+  /** Removes everything tandem installed for this table (triggers, change rows, receipts). */
   removeCapture(spec: TableSpec): Promise<void>;
   /** Removes connection-wide objects once no table uses them (change table, flag table). */
   teardown(): Promise<void>;

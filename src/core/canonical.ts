@@ -60,12 +60,23 @@ export function normalizeTimestamp(input: string | Date | number, zone = 'UTC'):
   const offsetMinutes = parseOffset(tz ?? (zone === 'UTC' ? 'Z' : zone));
   if (offsetMinutes === undefined) return undefined;
   const micro = (fracRaw + '000000').slice(0, 6);
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  if (Number.isNaN(ms)) return undefined;
+  const ms = utcMillis(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s));
+  if (ms === undefined) return undefined;
   const utc = new Date(ms - offsetMinutes * 60_000);
   const base = `${pad(utc.getUTCFullYear(), 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())}T${pad(utc.getUTCHours())}:${pad(utc.getUTCMinutes())}:${pad(utc.getUTCSeconds())}`;
   const frac = micro.replace(/0+$/, '');
   return `${base}${frac ? `.${frac}` : ''}Z`;
+}
+
+/** Milliseconds since the epoch for a UTC wall time; undefined for an impossible one (Feb 30, 25:00). */
+function utcMillis(y: number, mo: number, d: number, h: number, mi: number, s: number): number | undefined {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return undefined;
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years 0–99 as 1900–1999.
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s, 0);
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return undefined;
+  return date.getTime();
 }
 
 function parseOffset(tz: string): number | undefined {
@@ -79,7 +90,8 @@ function parseOffset(tz: string): number | undefined {
 export function normalizeDate(input: string | Date): string | undefined {
   if (input instanceof Date) return Number.isNaN(input.getTime()) ? undefined : input.toISOString().slice(0, 10);
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(input.trim());
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : undefined;
+  if (!m || utcMillis(Number(m[1]), Number(m[2]), Number(m[3]), 0, 0, 0) === undefined) return undefined;
+  return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
 export function normalizeTime(input: string): string | undefined {
@@ -105,7 +117,8 @@ export function canonicalJson(input: unknown): string | undefined {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
+    // No prototype: a "__proto__" key stays an ordinary key, as JSON.parse made it.
+    const out: Record<string, unknown> = Object.create(null);
     for (const k of Object.keys(v as object).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
     return out;
   }

@@ -3,15 +3,15 @@
  */
 import { coerce } from './canonical.js';
 import type { FieldModel } from './model.js';
-import { valueText } from './model.js';
+import { mapKey } from './model.js';
 import type { Canonical, Side } from './types.js';
 
 /** The value `from`'s value becomes on the other side; `undefined` when that side cannot hold it. */
 export function mapValue(field: FieldModel, from: Side, value: Canonical): Canonical | undefined {
   const table = from === 'left' ? field.toRightValues : field.toLeftValues;
   let v: Canonical = value;
-  if (v !== null && table) {
-    const hit = table.get(valueText(v));
+  if (table) {
+    const hit = table.get(mapKey(v));
     if (hit !== undefined) v = hit;
   }
   if (v === null) {

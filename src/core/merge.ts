@@ -92,7 +92,9 @@ export function merge(input: MergeInput): MergeResult {
     else if (field.direction === 'right-to-left') source = 'right';
     else if (leftChanged && !rightChanged) source = 'left';
     else if (rightChanged && !leftChanged) source = 'right';
-    else {
+    else if (!leftChanged && !rightChanged && field.nullSkip && (lv === null || rv === null)) {
+      continue; // a null already passed over under `null: skip`: nothing changed since
+    } else {
       // Changed on both sides (or drifted on neither, e.g. after a mapping edit): the policy settles it.
       source = conflictWinner(input.policy, input.sor, input.leftAt, input.rightAt);
       if (leftChanged && rightChanged) result.conflicts.push({ field: field.id, left: lv, right: rv, winner: source });

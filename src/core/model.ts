@@ -30,6 +30,8 @@ export interface SideModel {
   keyKind: ColumnKind;
   externalId?: string;
   externalIdKind?: ColumnKind;
+  /** A unique, case-sensitive index guards the external-ID column: no two records can share a value. */
+  externalIdUnique?: boolean;
   updatedAt?: string;
   filter?: string;
   spec: TableSpec;
@@ -79,7 +81,7 @@ export function buildFields(
     };
     if (f?.values) {
       model.toRightValues = new Map(Object.entries(f.values));
-      model.toLeftValues = new Map(Object.entries(f.values).map(([l, r]) => [valueText(r), l]));
+      model.toLeftValues = new Map(Object.entries(f.values).map(([l, r]) => [mapKey(r), l]));
     }
     if (f?.default && 'left' in f.default) model.defaultLeft = f.default.left ?? null;
     if (f?.default && 'right' in f.default) model.defaultRight = f.default.right ?? null;
@@ -90,4 +92,10 @@ export function buildFields(
 /** The text a value is looked up by in a `values` map. */
 export function valueText(v: Canonical): string {
   return v === null ? '' : typeof v === 'boolean' ? String(v) : v;
+}
+
+/** A `values` map key: like valueText, but null has its own key so it never meets ''. */
+export const NULL_MAP_KEY = '\u0000null';
+export function mapKey(v: Canonical): string {
+  return v === null ? NULL_MAP_KEY : valueText(v);
 }

@@ -1,13 +1,14 @@
 /**
- * Carrying out a batch's outcomes: pending creates written down first, one
- * bulk write per side, SOR write-backs, then links, quarantine, history and the
- * capture cursor in one state transaction — and only then are tokens forgotten.
+ * Carrying out a batch's outcomes: the intent written down first, one bulk
+ * write per side (each leaving a receipt), SOR write-backs, then links,
+ * quarantine, history and the capture cursor in one state transaction — and
+ * only then are the receipts forgotten.
  */
 import { coerce } from '../core/canonical.js';
 import { sideOf, type SyncModel } from '../core/model.js';
-import { otherSide, type Side } from '../core/types.js';
+import type { Side } from '../core/types.js';
 import type { Connector, WriteOp, WriteResult } from '../connectors/connector.js';
-import type { BatchCommit, Link, QuarantineEntry, StateStore } from '../state/store.js';
+import type { BatchCommit, Intent, IntentLink, QuarantineEntry, StateStore } from '../state/store.js';
 import type { Outcome } from './outcome.js';
 
 export interface BatchCounts {
@@ -65,40 +66,36 @@ export interface ApplyContext {
 export async function applyOutcomes(
   ctx: ApplyContext,
   outcomes: Outcome[],
-  extra: Pick<BatchCommit, 'cursors'> & { retried?: Record<Side, string[]> },
+  extra: Pick<BatchCommit, 'cursors'> & { retried?: Record<Side, string[]>; token: string },
 ): Promise<BatchCounts> {
   const { model, connectors, store } = ctx;
   const counts = emptyCounts();
 
-  // 1. Creates whose key the other side assigns are written down before they are made.
-  const pending = outcomes.flatMap((o) =>
-    o.writes.flatMap((w) =>
-      w.kind === 'insert' && w.token
-        ? [{ sync: model.name, token: w.token, target: w.side, sourceKey: o.create!.sourceKey, createdAt: ctx.now }]
-        : [],
-    ),
-  );
-  if (pending.length > 0) await store.addPending(pending);
-
-  // 2. One bulk write per side.
-  const results = new Map<number, WriteResult>();
-  const refOf = new Map<Outcome, number[]>();
+  // 1. Refs for every write, and the intent: what this batch is about to write, saved first.
   const ops: Record<Side, WriteOp[]> = { left: [], right: [] };
+  const refOf = new Map<Outcome, number[]>();
   let ref = 0;
   for (const o of outcomes) {
     const refs: number[] = [];
     for (const w of o.writes) {
       ref++;
       refs.push(ref);
-      if (w.kind === 'insert') ops[w.side].push({ op: 'insert', ref, values: w.values, ...(w.token ? { token: w.token } : {}) });
+      if (w.kind === 'insert') ops[w.side].push({ op: 'insert', ref, values: w.values });
       else if (w.kind === 'update') ops[w.side].push({ op: 'update', ref, key: w.key, values: w.values });
       else ops[w.side].push({ op: 'delete', ref, key: w.key });
     }
     refOf.set(o, refs);
   }
+  const writing = ops.left.length + ops.right.length > 0;
+  if (writing) await store.addIntent(buildIntent(ctx, outcomes, refOf, extra.token));
+
+  // 2. One bulk write per side, each leaving its receipt in the same transaction.
+  const results = new Map<number, WriteResult>();
+  const wrote: Side[] = [];
   for (const side of ['left', 'right'] as const) {
     if (ops[side].length === 0) continue;
-    for (const r of await connectors[side].write(sideOf(model, side).spec, ops[side])) results.set(r.ref, r);
+    for (const r of await connectors[side].write(sideOf(model, side).spec, ops[side], extra.token)) results.set(r.ref, r);
+    wrote.push(side);
   }
 
   // 3. Results: links for creates, write-backs of SOR keys, quarantine for refusals.
@@ -110,12 +107,11 @@ export async function applyOutcomes(
     removeDetached: [],
     addQuarantine: [],
     clearQuarantine: [],
-    removePending: [],
+    removeIntents: writing ? [extra.token] : [],
     history: [],
     ...(extra.cursors ? { cursors: extra.cursors } : {}),
   };
   const writeBacks: { op: WriteOp; outcome: Outcome; side: Side }[] = [];
-  const tokens: Record<Side, string[]> = { left: [], right: [] };
   for (const o of outcomes) {
     const refs = refOf.get(o)!;
     let failed = false;
@@ -130,19 +126,18 @@ export async function applyOutcomes(
       failed = true;
       const source = o.create?.source ?? w.side;
       const recordKey = w.kind === 'insert' ? o.create!.sourceKey : w.key;
-      commit.addQuarantine.push(quarantineFailed(model.name, o.identity, w.side, w.kind === 'insert' ? null : w.key, w.kind === 'insert' ? source : w.side, recordKey, w.kind, r.message));
+      commit.addQuarantine.push(
+        quarantineFailed(model.name, o.identity, w.side, w.kind === 'insert' ? null : w.key, w.kind === 'insert' ? source : w.side, recordKey, w.kind, r.message),
+      );
       commit.history.push({ sync: model.name, identity: o.identity ?? `${source}:${recordKey}`, at: ctx.now, side: w.side, action: `write failed (${w.kind})`, detail: { message: r.message } });
     });
-    const insertRef = o.writes.findIndex((w) => w.kind === 'insert');
-    if (o.create && insertRef >= 0) {
-      const ins = o.writes[insertRef]!;
-      const r = results.get(refs[insertRef]!)!;
-      if (ins.kind === 'insert' && ins.token) commit.removePending.push(ins.token);
+    const insertAt = o.writes.findIndex((w) => w.kind === 'insert');
+    if (o.create && insertAt >= 0) {
+      const r = results.get(refs[insertAt]!)!;
       if (r.ok) {
-        if (ins.kind === 'insert' && ins.token) tokens[ins.side].push(ins.token);
         const c = o.create;
         const identity = c.identity ?? r.key;
-        const link: Link = {
+        commit.upsertLinks.push({
           sync: model.name,
           identity,
           leftKey: c.target === 'left' ? r.key : c.sourceKey,
@@ -150,8 +145,7 @@ export async function applyOutcomes(
           base: c.base,
           leftAt: c.leftAt,
           rightAt: c.rightAt,
-        };
-        commit.upsertLinks.push(link);
+        });
         if (o.deleteLinkId !== undefined) commit.deleteLinks.push(o.deleteLinkId);
         if (c.writeBackColumn) {
           const s = sideOf(model, c.source);
@@ -179,8 +173,9 @@ export async function applyOutcomes(
     counts.detached += o.detach.length;
   }
 
-  // 4. SOR keys written back into N's external-ID column (a failure here is repaired next pass:
-  //    the link exists, and a linked N record whose external ID is wrong gets it written again).
+  // 4. SOR keys written back into N's external-ID column. No receipt needed: a failure or a
+  //    crash here is repaired on the next look (the link exists, and a linked N record whose
+  //    external ID is wrong gets it written again).
   for (const side of ['left', 'right'] as const) {
     const batch = writeBacks.filter((w) => w.side === side);
     if (batch.length === 0) continue;
@@ -192,7 +187,7 @@ export async function applyOutcomes(
     });
   }
 
-  // A record that is quarantined again in this batch keeps its entry (cleared first, re-added after).
+  // A record quarantined again in this batch keeps its entry (cleared first, re-added after).
   const requarantined = new Set(commit.addQuarantine.map((q) => `${q.recordSide}\0${q.recordKey}`));
   commit.clearQuarantine = commit.clearQuarantine.filter((c) => !requarantined.has(`${c.side}\0${c.key}`));
   counts.quarantined = commit.addQuarantine.length;
@@ -200,10 +195,51 @@ export async function applyOutcomes(
   await store.commit(commit);
   for (const side of ['left', 'right'] as const) {
     if (extra.retried?.[side]?.length) await store.dropRetry(model.name, side, extra.retried[side]);
-    if (tokens[side].length > 0) await connectors[side].forgetCreated(sideOf(model, side).spec, tokens[side]);
   }
-  void otherSide;
+  for (const side of wrote) await connectors[side].forgetReceipts(sideOf(model, side).spec, [extra.token]);
   return counts;
+}
+
+/** The intent of a batch: its creates and the links it will save, with the refs of their writes. */
+function buildIntent(ctx: ApplyContext, outcomes: Outcome[], refOf: Map<Outcome, number[]>, token: string): Intent {
+  const { model } = ctx;
+  const intent: Intent = { sync: model.name, token, createdAt: ctx.now, creates: [], links: [] };
+  for (const o of outcomes) {
+    const refs = refOf.get(o)!;
+    if (o.create) {
+      const at = o.writes.findIndex((w) => w.kind === 'insert');
+      if (at >= 0) {
+        const c = o.create;
+        intent.creates.push({
+          ref: refs[at]!,
+          target: c.target,
+          source: c.source,
+          sourceKey: c.sourceKey,
+          identity: c.identity,
+          base: c.base,
+          leftAt: c.leftAt,
+          rightAt: c.rightAt,
+          ...(o.deleteLinkId !== undefined ? { replacesLinkId: o.deleteLinkId } : {}),
+        });
+      }
+      continue;
+    }
+    if (!o.saveLink || o.saveLink.id === undefined) continue;
+    const writes: IntentLink['writes'] = [];
+    o.writes.forEach((w, i) => {
+      if (w.kind !== 'update') return;
+      const s = sideOf(model, w.side);
+      const cols = new Set(Object.keys(w.values));
+      writes.push({
+        side: w.side,
+        ref: refs[i]!,
+        fields: model.fields.filter((f) => cols.has(w.side === 'left' ? f.left : f.right)).map((f) => f.id),
+        setsIdentity: s.externalId !== undefined && cols.has(s.externalId),
+      });
+    });
+    intent.links.push({ planned: { ...o.saveLink, id: o.saveLink.id }, writes });
+  }
+  return intent;
 }
 
 function quarantineFailed(
@@ -216,15 +252,5 @@ function quarantineFailed(
   kind: string,
   message: string,
 ): QuarantineEntry {
-  return {
-    sync,
-    side,
-    key,
-    identity,
-    recordSide,
-    recordKey,
-    reason: 'write_failed',
-    message,
-    detail: { operation: kind },
-  };
+  return { sync, side, key, identity, recordSide, recordKey, reason: 'write_failed', message, detail: { operation: kind } };
 }

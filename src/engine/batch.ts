@@ -8,18 +8,23 @@ import type { Side } from '../core/types.js';
 import { applyOutcomes, type BatchCounts, countPlanned } from './apply.js';
 import { decide } from './decide.js';
 import type { Outcome } from './outcome.js';
-import { gatherSnapshot, type Snapshot } from './snapshot.js';
+import { type GatherOptions, gatherSnapshot, type Snapshot } from './snapshot.js';
 import type { SyncContext } from './context.js';
 
 export interface DirtySet {
   keys: Record<Side, Set<string>>;
   changedAt: Record<Side, Map<string, string>>;
+  /** Keys whose last change seen in this batch is a delete, with its time. */
+  deletedAt: Record<Side, Map<string, string>>;
   retry: Record<Side, Set<string>>;
+  /** Capture positions this batch starts after (capture passes), to look further on for change times. */
+  from?: Partial<Record<Side, string>>;
 }
 
 export const emptyDirty = (): DirtySet => ({
   keys: { left: new Set(), right: new Set() },
   changedAt: { left: new Map(), right: new Map() },
+  deletedAt: { left: new Map(), right: new Map() },
   retry: { left: new Set(), right: new Set() },
 });
 
@@ -32,22 +37,45 @@ export interface BatchResult {
 export async function runBatch(
   ctx: SyncContext,
   dirty: DirtySet,
-  opts: { dryRun: boolean; cursors?: Partial<Record<Side, string>> },
+  opts: { dryRun: boolean; cursors?: Partial<Record<Side, string>> } & GatherOptions,
 ): Promise<BatchResult> {
-  const snap = await gatherSnapshot(ctx, dirty.keys);
+  const snap = await gatherSnapshot(ctx, dirty.keys, opts);
+  if (dirty.from) await lookFurther(ctx, dirty, snap);
   const now = ctx.clock();
   const outcomes = decide({
     model: ctx.model,
     snap,
     changedAt: dirty.changedAt,
+    deletedAt: dirty.deletedAt,
     retry: dirty.retry,
     now,
-    newToken: ctx.newToken ?? randomUUID,
+    quietCreates: opts.freshState === true,
   });
   if (opts.dryRun) return { counts: countPlanned(outcomes), outcomes, snap };
   const counts = await applyOutcomes({ ...ctx, now }, outcomes, {
+    token: (ctx.newToken ?? randomUUID)(),
     ...(opts.cursors ? { cursors: opts.cursors } : {}),
     retried: { left: [...dirty.retry.left], right: [...dirty.retry.right] },
   });
   return { counts, outcomes, snap };
+}
+
+/**
+ * newest-wins needs each record's latest change time, which may lie beyond this
+ * batch in the capture log (a record's delete seen gone now, its event read
+ * later). One look per side at the pending log for the records in play.
+ */
+async function lookFurther(ctx: SyncContext, dirty: DirtySet, snap: Snapshot): Promise<void> {
+  if (ctx.model.conflicts !== 'newest-wins' && ctx.model.conflicts !== 'manual') return;
+  for (const side of ['left', 'right'] as const) {
+    const from = dirty.from?.[side];
+    if (from === undefined) continue;
+    const later = await ctx.connectors[side].latestChanges(ctx.model[side].spec, from, [...snap.read[side]]);
+    for (const [key, c] of later) {
+      const had = dirty.changedAt[side].get(key);
+      if (had === undefined || c.at > had) dirty.changedAt[side].set(key, c.at);
+      if (c.op === 'delete') dirty.deletedAt[side].set(key, c.at);
+      else dirty.deletedAt[side].delete(key);
+    }
+  }
 }

@@ -19,11 +19,13 @@ export interface DecideInput {
   snap: Snapshot;
   /** Change time per dirty key, as capture reported it. */
   changedAt: Record<Side, Map<string, string>>;
+  /** Delete time per key whose last change in this batch is a delete. */
+  deletedAt: Record<Side, Map<string, string>>;
   /** Keys `retry` asked to look at again: held conflicts among them may now be settled. */
   retry: Record<Side, Set<string>>;
   now: string;
-  /** Makes tokens for creates in the SOR; injected so decisions stay deterministic under test. */
-  newToken: () => string;
+  /** First sync on an empty state: creates are not written to history one by one (the link shows them). */
+  quietCreates?: boolean;
 }
 
 const SIDES: Side[] = ['left', 'right'];
@@ -39,14 +41,20 @@ export function decide(input: DecideInput): Outcome[] {
     const r = key === null ? undefined : snap.records[side].get(key);
     return r?.inScope ? r : undefined;
   };
-  /** In-scope records on `side` carrying `identity`. */
-  const carriers = (side: Side, identity: string): SourceRecord[] => {
-    const out: SourceRecord[] = [];
+  // In-scope records by the identity they carry, per side (built once: looked up per link).
+  const byCarried: Record<Side, Map<string, SourceRecord[]>> = { left: new Map(), right: new Map() };
+  for (const side of SIDES) {
     for (const r of snap.records[side].values()) {
-      if (r.inScope && identityOf(model, side, r) === identity) out.push(r);
+      if (!r.inScope) continue;
+      const id = identityOf(model, side, r);
+      if (id === null) continue;
+      const list = byCarried[side].get(id);
+      if (list) list.push(r);
+      else byCarried[side].set(id, [r]);
     }
-    return out;
-  };
+  }
+  /** In-scope records on `side` carrying `identity`. */
+  const carriers = (side: Side, identity: string): SourceRecord[] => byCarried[side].get(identity) ?? [];
   const heldConflict = (side: Side, key: string) => {
     const q = snap.held[side].get(key);
     return q?.reason === 'conflict' && !input.retry[side].has(key) ? q : undefined;
@@ -114,6 +122,18 @@ export function decide(input: DecideInput): Outcome[] {
       outcomes.push(o);
     }
   }
+  // 4. Held records that are gone or out of scope now: nothing left to hold.
+  const gone = emptyOutcome(null);
+  for (const side of SIDES) {
+    for (const [key, q] of snap.held[side]) {
+      const rec = snap.records[side].get(key);
+      if (snap.read[side].has(key) && (!rec || !rec.inScope)) {
+        gone.settles.push({ side, key });
+        gone.history.push({ sync: model.name, identity: q.identity ?? `${side}:${key}`, at: input.now, side, action: `released from quarantine (${q.reason}): record ${rec ? 'left scope' : 'deleted'}` });
+      }
+    }
+  }
+  if (gone.settles.length > 0) outcomes.push(gone);
   return outcomes;
 
   function decideLinked(link: Link): Outcome | undefined {
@@ -203,8 +223,8 @@ export function decide(input: DecideInput): Outcome[] {
       }
     }
 
-    const retried = snap.held.left.get(lrec.key) ?? snap.held.right.get(rrec.key);
-    const base: Base = { ...link.base, ...heldBase(retried) };
+    const retried = heldBase(snap.held.left.get(lrec.key) ?? snap.held.right.get(rrec.key));
+    const base: Base = Object.keys(retried).length > 0 ? { ...link.base, ...retried } : link.base;
     const leftAt = timeOf('left', lrec, link.leftAt);
     const rightAt = timeOf('right', rrec, link.rightAt);
     const m = merge({ fields: model.fields, left: lrec.values, right: rrec.values, base, policy: model.conflicts, sor: model.sor, leftAt, rightAt });
@@ -225,7 +245,7 @@ export function decide(input: DecideInput): Outcome[] {
     }
     o.settles.push({ side: 'left', key: lrec.key }, { side: 'right', key: rrec.key });
     const next: Link = { ...link, identity, base: m.base, leftAt, rightAt };
-    if (identity !== link.identity || JSON.stringify(m.base) !== JSON.stringify(link.base) || leftAt !== link.leftAt || rightAt !== link.rightAt) {
+    if (identity !== link.identity || !sameBase(m.base, link.base) || leftAt !== link.leftAt || rightAt !== link.rightAt) {
       o.saveLink = next;
     }
     o.identity = identity;
@@ -248,7 +268,9 @@ export function decide(input: DecideInput): Outcome[] {
     });
     let recreate = false;
     if (survivorChanged) {
-      const deletedAt = input.changedAt[deleted].get((deleted === 'left' ? link.leftKey : link.rightKey)!) ?? input.now;
+      // The delete's own capture time; if its event is not in this batch (it is further on in
+      // the log), the time the engine saw it gone.
+      const deletedAt = input.deletedAt[deleted].get((deleted === 'left' ? link.leftKey : link.rightKey)!) ?? input.now;
       const survAt = timeOf(surv, survivor, surv === 'left' ? link.leftAt : link.rightAt) ?? input.now;
       const policy = model.conflicts === 'manual' ? 'newest-wins' : model.conflicts;
       const times = deleted === 'left' ? [deletedAt, survAt] : [survAt, deletedAt];
@@ -351,18 +373,16 @@ export function decide(input: DecideInput): Outcome[] {
       return;
     }
     const values = cv.values;
-    let token: string | undefined;
     let writeBackColumn: string | undefined;
     if (identity !== null && t.externalId && !(model.mode === 'system-of-record' && model.sor === target)) {
       values[t.externalId] = coerce(identity, t.externalIdKind!) ?? identity;
     }
     if (identity === null) {
       // A create in the SOR: the SOR assigns the key, then it is written back into N's external-ID column.
-      token = input.newToken();
       writeBackColumn = s.externalId;
       if (t.externalId) values[t.externalId] = coerce(rec.key, t.externalIdKind!) ?? rec.key;
     }
-    o.writes.push({ kind: 'insert', side: target, values, ...(token ? { token } : {}) });
+    o.writes.push({ kind: 'insert', side: target, values });
     const at = timeOf(source, rec, null);
     o.create = {
       target,
@@ -376,7 +396,7 @@ export function decide(input: DecideInput): Outcome[] {
     };
     o.settles.push({ side: source, key: rec.key });
     if (replaces) o.deleteLinkId = replaces.id!;
-    note(o, source, `created on ${target}`, { from: rec.key });
+    if (!input.quietCreates) note(o, source, `created on ${target}`, { from: rec.key });
   }
 
   function holdConflict(
@@ -404,4 +424,15 @@ export function decide(input: DecideInput): Outcome[] {
     if (!q || q.reason !== 'conflict') return {};
     return ((q.detail?.heldBase as Base | undefined) ?? {});
   }
+}
+
+function sameBase(a: Base, b: Base): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    const x = a[k]!;
+    const y = b[k];
+    if (!y || x[0] !== y[0] || x[1] !== y[1]) return false;
+  }
+  return true;
 }

@@ -152,6 +152,9 @@ function buildSide(
   if (cfg.externalId) {
     model.externalId = cfg.externalId;
     model.externalIdKind = has(cfg.externalId)!.kind;
+    model.externalIdUnique =
+      info.uniqueIndexes.some((u) => u.columns.length === 1 && u.columns[0] === cfg.externalId && !u.caseInsensitive) ||
+      (info.primaryKey.length === 1 && info.primaryKey[0] === cfg.externalId);
   }
   if (cfg.updatedAt) model.updatedAt = cfg.updatedAt;
   if (cfg.filter) model.filter = cfg.filter;

@@ -7,7 +7,7 @@ import type { Base } from '../core/merge.js';
 import type { Detached, HistoryEntry, Link, QuarantineEntry } from '../state/store.js';
 
 export type PlannedWrite =
-  | { kind: 'insert'; side: Side; values: Row; token?: string }
+  | { kind: 'insert'; side: Side; values: Row }
   | { kind: 'update'; side: Side; key: string; values: Row }
   | { kind: 'delete'; side: Side; key: string };
 

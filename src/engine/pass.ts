@@ -11,7 +11,8 @@ import { addCounts, type BatchCounts, emptyCounts } from './apply.js';
 import { type DirtySet, emptyDirty, runBatch } from './batch.js';
 import type { SyncContext } from './context.js';
 import { type GuardTrip, guardMessage, guardTrips } from './guard.js';
-import { resolvePending } from './pending.js';
+import { checkSchema } from './drift.js';
+import { recoverIntents } from './recover.js';
 
 export interface PassOptions {
   dryRun: boolean;
@@ -26,6 +27,8 @@ export interface PassOptions {
 
 export interface PassResult {
   counts: BatchCounts;
+  /** Longest time a change waited between its commit and being synced in this pass. */
+  lagMs: number;
   guard: GuardTrip | null;
   full: boolean;
   /** Records in quarantine when the pass ended. */
@@ -36,8 +39,9 @@ const SIDES: Side[] = ['left', 'right'];
 
 export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<PassResult> {
   const { model, store } = ctx;
+  await checkSchema(ctx);
   const status = await store.status(model.name);
-  if (!opts.dryRun) await resolvePending(ctx);
+  if (!opts.dryRun) await recoverIntents(ctx);
   const cursors = { left: await store.cursor(model.name, 'left'), right: await store.cursor(model.name, 'right') };
   const full = opts.full || cursors.left === null || cursors.right === null || status.fullScanDue;
   const linked = await store.countLinks(model.name);
@@ -54,7 +58,7 @@ export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<Pass
       // A confirmation covers one pass.
       deletesConfirmed: false,
       fullScanDue: result.guard !== null && result.full,
-      lagMs: 0,
+      lagMs: result.lagMs,
     });
   }
   return { ...result, quarantined };
@@ -74,12 +78,21 @@ export function flatCounts(c: BatchCounts): Record<string, number> {
   };
 }
 
-async function takeRetries(ctx: SyncContext, dirty: DirtySet, limit: number) {
-  for (const side of SIDES) {
-    for (const k of await ctx.store.takeRetry(ctx.model.name, side, limit)) {
-      dirty.keys[side].add(k);
-      dirty.retry[side].add(k);
+/** Records `retry` asked about get their own batches first, until none are left. */
+async function drainRetries(ctx: SyncContext, opts: PassOptions, counts: BatchCounts): Promise<void> {
+  for (;;) {
+    const dirty = emptyDirty();
+    for (const side of SIDES) {
+      for (const k of await ctx.store.takeRetry(ctx.model.name, side, opts.batchSize)) {
+        dirty.keys[side].add(k);
+        dirty.retry[side].add(k);
+      }
     }
+    if (dirty.keys.left.size + dirty.keys.right.size === 0) return;
+    const r = await runBatch(ctx, dirty, { dryRun: opts.dryRun });
+    addCounts(counts, r.counts);
+    // A dry run leaves the retry list as it is: one look is all it can plan.
+    if (opts.dryRun) return;
   }
 }
 
@@ -97,13 +110,16 @@ async function capturePass(
     for (const side of SIDES) {
       const deletes = await countLinkedDeletes(ctx, side, start[side], opts.batchSize);
       const trip = guardTrips(model.deleteGuard, otherSide(side), deletes, linked);
-      if (trip) return { counts, guard: trip, full: false };
+      if (trip) return { counts, guard: trip, full: false, lagMs: 0 };
     }
   }
+  await drainRetries(ctx, opts, counts);
   const pos = { ...start };
   let done = 0;
+  let lagMs = 0;
   for (;;) {
     const dirty = emptyDirty();
+    dirty.from = { ...pos };
     const next: Partial<Record<Side, string>> = {};
     let events = 0;
     for (const side of SIDES) {
@@ -111,15 +127,20 @@ async function capturePass(
       for (const c of batch.changes) {
         dirty.keys[side].add(c.key);
         dirty.changedAt[side].set(c.key, c.at);
+        if (c.op === 'delete') dirty.deletedAt[side].set(c.key, c.at);
+        else dirty.deletedAt[side].delete(c.key);
       }
       events += batch.changes.length;
       if (batch.position !== pos[side]) next[side] = batch.position;
     }
-    if (done === 0) await takeRetries(ctx, dirty, opts.batchSize);
     const any = dirty.keys.left.size + dirty.keys.right.size > 0;
     if (!any && Object.keys(next).length === 0) break;
     const r = await runBatch(ctx, dirty, { dryRun: opts.dryRun, cursors: next });
     addCounts(counts, r.counts);
+    const syncedAt = Date.parse(ctx.clock());
+    for (const side of SIDES) {
+      for (const at of dirty.changedAt[side].values()) lagMs = Math.max(lagMs, syncedAt - Date.parse(at));
+    }
     for (const side of SIDES) if (next[side]) pos[side] = next[side]!;
     done += dirty.keys.left.size + dirty.keys.right.size;
     opts.onProgress?.(done, 'changes');
@@ -131,7 +152,7 @@ async function capturePass(
   if (!opts.dryRun) {
     for (const side of SIDES) if (pos[side] !== start[side]) await connectors[side].pruneChanges(sideOf(model, side).spec, pos[side]);
   }
-  return { counts, guard: null, full: false };
+  return { counts, guard: null, full: false, lagMs };
 }
 
 /** Deletes waiting in capture on `side` for records that are linked. */
@@ -166,14 +187,23 @@ async function fullPass(
     if (!opts.dryRun) await connectors[side].installCapture(spec);
     startPos[side] = await connectors[side].currentPosition(spec);
   }
-  const pass = Date.now();
+  const freshState = await store.isFresh(model.name);
+  await drainRetries(ctx, opts, counts);
+  const pass = await store.nextPassId(model.name);
   const maxId = await store.maxLinkId(model.name);
+  // On a first sync, a side that was empty when the pass began holds only what this pass
+  // creates (later user inserts are captured and replayed): it needs no scan of its own.
+  const emptyAtStart: Record<Side, boolean> = { left: false, right: false };
+  if (freshState) {
+    for (const side of SIDES) emptyAtStart[side] = (await connectors[side].count(sideOf(model, side).spec)) === 0;
+  }
   let done = 0;
   // Dry runs link nothing, so they remember which right records the left scan already planned for.
   const dryRunSeen = new Set<string>();
 
   for (const side of SIDES) {
     const spec = sideOf(model, side).spec;
+    if (emptyAtStart[side] && !opts.dryRun) continue;
     let after: string | null = null;
     for (;;) {
       const page = await connectors[side].scan(spec, after, opts.batchSize);
@@ -183,14 +213,20 @@ async function fullPass(
       if (side === 'right') {
         // Right records already looked at from the left scan need no second look: linked in this
         // pass (id > maxId), or seen in it.
-        const links = await store.linksByKeys(model.name, 'right', keys);
-        const seen = new Set(links.filter((l) => l.id! > maxId || l.rightSeen === pass).map((l) => l.rightKey));
-        keys = keys.filter((k) => !seen.has(k) && !dryRunSeen.has(k));
+        const marks = await store.linkMarks(model.name, 'right', keys);
+        keys = keys.filter((k) => {
+          const m = marks.get(k);
+          return !(m && (m.id > maxId || m.seen === pass)) && !dryRunSeen.has(k);
+        });
       }
       const dirty = emptyDirty();
       for (const k of keys) dirty.keys[side].add(k);
-      if (done === 0) await takeRetries(ctx, dirty, opts.batchSize);
-      const r = await runBatch(ctx, dirty, { dryRun: opts.dryRun });
+      const preloaded = { left: [], right: [], [side]: page.filter((p) => dirty.keys[side].has(p.key)) };
+      const r = await runBatch(ctx, dirty, {
+        dryRun: opts.dryRun,
+        preloaded,
+        freshState: freshState && (side === 'left' || emptyAtStart.left),
+      });
       addCounts(counts, r.counts);
       if (opts.dryRun && side === 'left') for (const k of r.snap.records.right.keys()) dryRunSeen.add(k);
       if (maxId > 0 && !opts.dryRun) {
@@ -201,7 +237,7 @@ async function fullPass(
       }
       done += page.length;
       opts.onProgress?.(done, `scan ${side}`);
-      if (opts.stop?.requested) return { counts, guard: null, full: true };
+      if (opts.stop?.requested) return { counts, guard: null, full: true, lagMs: 0 };
     }
   }
 
@@ -211,7 +247,7 @@ async function fullPass(
     if (!confirmed) {
       for (const side of SIDES) {
         const trip = guardTrips(model.deleteGuard, otherSide(side), unseen[side], linked);
-        if (trip) return { counts, guard: trip, full: true };
+        if (trip) return { counts, guard: trip, full: true, lagMs: 0 };
       }
     }
     let afterId = 0;
@@ -241,10 +277,10 @@ async function fullPass(
       removeDetached: [],
       addQuarantine: [],
       clearQuarantine: [],
-      removePending: [],
+      removeIntents: [],
       history: [],
       cursors: startPos,
     });
   }
-  return { counts, guard: null, full: true };
+  return { counts, guard: null, full: true, lagMs: 0 };
 }

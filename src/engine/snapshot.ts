@@ -29,7 +29,23 @@ export interface SnapshotSources {
 
 const SIDES: Side[] = ['left', 'right'];
 
-export async function gatherSnapshot(src: SnapshotSources, dirty: Record<Side, Iterable<string>>): Promise<Snapshot> {
+export interface GatherOptions {
+  /** Records already read (a scan page): not read again. */
+  preloaded?: Record<Side, SourceRecord[]>;
+  /**
+   * The sync had no state at all when this full pass began (first sync): the dirty
+   * keys can have no link, no hold and no detachment, so those look-ups are skipped.
+   * Look-ups by identity and by the other side's keys still run, since records
+   * linked earlier in the same pass can meet again.
+   */
+  freshState?: boolean;
+}
+
+export async function gatherSnapshot(
+  src: SnapshotSources,
+  dirty: Record<Side, Iterable<string>>,
+  opts: GatherOptions = {},
+): Promise<Snapshot> {
   const { model, store } = src;
   const snap: Snapshot = {
     records: { left: new Map(), right: new Map() },
@@ -38,8 +54,26 @@ export async function gatherSnapshot(src: SnapshotSources, dirty: Record<Side, I
     detached: { left: new Map(), right: new Map() },
     held: { left: new Map(), right: new Map() },
   };
+  // What has been asked of the store already, so no link is loaded (and decoded) twice.
+  const linkKnown: Record<Side, Set<string>> = { left: new Set(), right: new Set() };
+  const identityKnown = new Set<string>();
   const addLinks = (links: Link[]) => {
-    for (const l of links) snap.links.set(l.id!, l);
+    for (const l of links) {
+      snap.links.set(l.id!, l);
+      identityKnown.add(l.identity);
+      if (l.leftKey !== null) linkKnown.left.add(l.leftKey);
+      if (l.rightKey !== null) linkKnown.right.add(l.rightKey);
+    }
+  };
+  const linksOfKeys = async (side: Side, keys: Iterable<string>) => {
+    const ask = [...keys].filter((k) => !linkKnown[side].has(k));
+    for (const k of ask) linkKnown[side].add(k);
+    addLinks(await store.linksByKeys(model.name, side, ask));
+  };
+  const linksOfIdentities = async (ids: Iterable<string>) => {
+    const ask = [...ids].filter((i) => !identityKnown.has(i));
+    for (const i of ask) identityKnown.add(i);
+    addLinks(await store.linksByIdentities(model.name, ask));
   };
   const readKeys = async (side: Side, keys: Iterable<string>) => {
     const fresh = [...new Set(keys)].filter((k) => !snap.read[side].has(k));
@@ -54,9 +88,17 @@ export async function gatherSnapshot(src: SnapshotSources, dirty: Record<Side, I
   // held under (so fixing one duplicate also looks at the other).
   const heldIdentities: string[] = [];
   for (const side of SIDES) {
+    for (const r of opts.preloaded?.[side] ?? []) {
+      snap.read[side].add(r.key);
+      snap.records[side].set(r.key, r);
+    }
+  }
+  for (const side of SIDES) {
     const keys = [...new Set(dirty[side])];
-    addLinks(await store.linksByKeys(model.name, side, keys));
-    for (const q of await store.quarantinedByKeys(model.name, side, keys)) if (q.identity) heldIdentities.push(q.identity);
+    if (!opts.freshState) {
+      await linksOfKeys(side, keys);
+      for (const q of await store.quarantinedByKeys(model.name, side, keys)) if (q.identity) heldIdentities.push(q.identity);
+    }
     await readKeys(side, keys);
   }
   // Round 2: the other halves of those links.
@@ -77,19 +119,35 @@ export async function gatherSnapshot(src: SnapshotSources, dirty: Record<Side, I
     if (identityIsKey(model, side)) {
       await readKeys(side, ids);
     } else if (s.externalId) {
-      const rows = await src.connectors[side].readByColumn(s.spec, s.externalId, ids);
+      // With a unique (case-sensitive) index, an identity already carried by a record read
+      // on this side can have no second carrier: no need to look for one.
+      let ask = ids;
+      if (s.externalIdUnique) {
+        const carried = new Set<string>();
+        for (const r of snap.records[side].values()) {
+          const id = identityOf(model, side, r);
+          if (id !== null) carried.add(id);
+        }
+        ask = ids.filter((i) => !carried.has(i));
+      }
+      const rows = ask.length === 0 ? [] : await src.connectors[side].readByColumn(s.spec, s.externalId, ask);
       for (const r of rows) {
         snap.read[side].add(r.key);
         snap.records[side].set(r.key, r);
       }
     }
   }
-  addLinks(await store.linksByIdentities(model.name, ids));
-  for (const side of SIDES) addLinks(await store.linksByKeys(model.name, side, [...snap.records[side].keys()]));
+  await linksOfIdentities(ids);
+  for (const side of SIDES) {
+    if (opts.freshState) for (const k of dirty[side]) linkKnown[side].add(k);
+    await linksOfKeys(side, snap.records[side].keys());
+  }
   await readLinkedRecords();
 
   for (const side of SIDES) {
     const keys = [...snap.read[side]];
+    // A fresh state holds no detachment; holds made earlier in this pass are simply made again.
+    if (opts.freshState) continue;
     for (const d of await store.detachedByKeys(model.name, side, keys)) snap.detached[side].set(d.key, d);
     for (const q of await store.quarantinedByKeys(model.name, side, keys)) snap.held[side].set(q.recordKey, q);
   }

@@ -23,9 +23,8 @@ export const MIGRATIONS: string[] = [
     sync TEXT NOT NULL, side TEXT NOT NULL, key TEXT NOT NULL, identity TEXT NOT NULL,
     PRIMARY KEY (sync, side, key)
   );
-  CREATE TABLE pending (
-    token TEXT PRIMARY KEY, sync TEXT NOT NULL, target TEXT NOT NULL,
-    source_key TEXT NOT NULL, created_at TEXT NOT NULL
+  CREATE TABLE intents (
+    token TEXT PRIMARY KEY, sync TEXT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL
   );
   CREATE TABLE cursors (
     sync TEXT NOT NULL, side TEXT NOT NULL, position TEXT NOT NULL,
@@ -58,6 +57,7 @@ export const MIGRATIONS: string[] = [
     guard TEXT,
     deletes_confirmed INTEGER NOT NULL DEFAULT 0,
     full_scan_due INTEGER NOT NULL DEFAULT 0,
+    pass_seq INTEGER NOT NULL DEFAULT 0,
     lag_ms INTEGER
   );
   `,

@@ -13,7 +13,7 @@ import type {
   Detached,
   HistoryEntry,
   Link,
-  PendingCreate,
+  Intent,
   QuarantineEntry,
   StateStore,
   SyncStatus,
@@ -94,6 +94,9 @@ export class SqliteStateStore implements StateStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    // Link indexes outgrow the default 2 MB page cache at a few hundred thousand rows.
+    db.pragma('cache_size = -65536');
+    db.pragma('temp_store = MEMORY');
     const store = new SqliteStateStore(db, `sqlite:${path}`);
     store.migrate();
     return store;
@@ -137,6 +140,18 @@ export class SqliteStateStore implements StateStore {
     return rows.map(toLink);
   }
 
+  async linkMarks(sync: string, side: Side, keys: string[]): Promise<Map<string, { id: number; seen: number }>> {
+    const out = new Map<string, { id: number; seen: number }>();
+    if (keys.length === 0) return out;
+    const col = keyColumn(side);
+    const rows = this.st(
+      `SELECT id, ${col} AS k, ${side === 'left' ? 'left_seen' : 'right_seen'} AS seen FROM links
+       WHERE sync = ? AND ${col} IN (SELECT value FROM json_each(?))`,
+    ).all(sync, JSON.stringify(keys)) as { id: number; k: string; seen: number }[];
+    for (const r of rows) out.set(r.k, { id: r.id, seen: r.seen });
+    return out;
+  }
+
   async linksByIdentities(sync: string, identities: string[]): Promise<Link[]> {
     if (identities.length === 0) return [];
     const rows = this.st(
@@ -160,6 +175,22 @@ export class SqliteStateStore implements StateStore {
 
   async maxLinkId(sync: string): Promise<number> {
     return (this.st('SELECT coalesce(max(id), 0) AS n FROM links WHERE sync = ?').get(sync) as { n: number }).n;
+  }
+
+  async isFresh(sync: string): Promise<boolean> {
+    const r = this.st(
+      `SELECT (SELECT count(*) FROM links WHERE sync = ?) + (SELECT count(*) FROM detached WHERE sync = ?)
+            + (SELECT count(*) FROM quarantine WHERE sync = ?) + (SELECT count(*) FROM intents WHERE sync = ?) AS n`,
+    ).get(sync, sync, sync, sync) as { n: number };
+    return r.n === 0;
+  }
+
+  async nextPassId(sync: string): Promise<number> {
+    const row = this.st(
+      `INSERT INTO sync_status (sync, pass_seq) VALUES (?, 1)
+       ON CONFLICT (sync) DO UPDATE SET pass_seq = pass_seq + 1 RETURNING pass_seq`,
+    ).get(sync) as { pass_seq: number };
+    return row.pass_seq;
   }
 
   async markSeen(sync: string, side: Side, keys: string[], pass: number, maxId: number): Promise<void> {
@@ -193,25 +224,32 @@ export class SqliteStateStore implements StateStore {
     ).all(sync, side, JSON.stringify(keys)) as Detached[];
   }
 
-  async addPending(entries: PendingCreate[]): Promise<void> {
-    const insert = this.st(
-      'INSERT OR REPLACE INTO pending (token, sync, target, source_key, created_at) VALUES (?, ?, ?, ?, ?)',
+  async addIntent(intent: Intent): Promise<void> {
+    this.st('INSERT OR REPLACE INTO intents (token, sync, created_at, body) VALUES (?, ?, ?, ?)').run(
+      intent.token,
+      intent.sync,
+      intent.createdAt,
+      JSON.stringify({ creates: intent.creates, links: intent.links }),
     );
-    this.db.transaction(() => {
-      for (const e of entries) insert.run(e.token, e.sync, e.target, e.sourceKey, e.createdAt);
-    })();
   }
 
-  async pending(sync: string): Promise<PendingCreate[]> {
-    return (
-      this.st('SELECT * FROM pending WHERE sync = ? ORDER BY created_at').all(sync) as {
-        token: string;
-        sync: string;
-        target: Side;
-        source_key: string;
-        created_at: string;
-      }[]
-    ).map((r) => ({ sync: r.sync, token: r.token, target: r.target, sourceKey: r.source_key, createdAt: r.created_at }));
+  async intents(sync: string): Promise<Intent[]> {
+    const rows = this.st('SELECT * FROM intents WHERE sync = ? ORDER BY created_at, token').all(sync) as {
+      token: string;
+      sync: string;
+      created_at: string;
+      body: string;
+    }[];
+    return rows.map((r) => ({ sync: r.sync, token: r.token, createdAt: r.created_at, ...JSON.parse(r.body) }));
+  }
+
+  async linksByIds(sync: string, ids: number[]): Promise<Link[]> {
+    if (ids.length === 0) return [];
+    const rows = this.st('SELECT * FROM links WHERE sync = ? AND id IN (SELECT value FROM json_each(?))').all(
+      sync,
+      JSON.stringify(ids),
+    ) as LinkRow[];
+    return rows.map(toLink);
   }
 
   async quarantined(sync?: string): Promise<QuarantineEntry[]> {
@@ -380,7 +418,7 @@ export class SqliteStateStore implements StateStore {
          message = excluded.message, detail = excluded.detail, last_seen = excluded.last_seen`,
     );
     const clearQ = this.st('DELETE FROM quarantine WHERE sync = ? AND record_side = ? AND record_key = ?');
-    const delPending = this.st('DELETE FROM pending WHERE token = ?');
+    const delIntent = this.st('DELETE FROM intents WHERE token = ?');
     const addHistory = this.st(
       'INSERT INTO history (sync, identity, at, side, action, detail) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -421,7 +459,7 @@ export class SqliteStateStore implements StateStore {
           now,
         );
       }
-      for (const t of b.removePending) delPending.run(t);
+      for (const t of b.removeIntents) delIntent.run(t);
       for (const h of b.history) {
         addHistory.run(b.sync, h.identity, h.at, h.side, h.action, h.detail ? JSON.stringify(h.detail) : null);
       }
@@ -434,7 +472,7 @@ export class SqliteStateStore implements StateStore {
 
   async forget(sync: string): Promise<void> {
     this.db.transaction(() => {
-      for (const t of ['links', 'detached', 'pending', 'cursors', 'quarantine', 'retry', 'history', 'sync_status']) {
+      for (const t of ['links', 'detached', 'intents', 'cursors', 'quarantine', 'retry', 'history', 'sync_status']) {
         this.db.prepare(`DELETE FROM ${t} WHERE sync = ?`).run(sync);
       }
     })();

@@ -1,5 +1,5 @@
 /**
- * The state store: links with their base, capture cursors, pending creates,
+ * The state store: links with their base, capture cursors, write intents,
  * detached records, quarantine and history. One interface, so PostgreSQL can
  * serve as the store for several workers; the engine speaks only this.
  */
@@ -22,14 +22,39 @@ export interface Link {
   rightSeen?: number;
 }
 
-/** A create whose key the other side assigns, written down before the create is made. */
-export interface PendingCreate {
+/**
+ * What a batch is about to write, saved before the writes. Each side's write
+ * leaves a receipt (under `token`) in the same transaction as the rows, so after
+ * a crash the engine knows exactly which writes landed and can save the links and
+ * bases they imply — instead of mistaking its own writes for user changes.
+ */
+export interface Intent {
   sync: string;
   token: string;
-  /** The side the record is being created on. */
-  target: Side;
-  sourceKey: string;
   createdAt: string;
+  creates: IntentCreate[];
+  links: IntentLink[];
+}
+
+export interface IntentCreate {
+  /** The insert's ref in the target side's write. */
+  ref: number;
+  target: Side;
+  source: Side;
+  sourceKey: string;
+  /** Null when the new key becomes the identity (a create in the SOR). */
+  identity: string | null;
+  base: Base;
+  leftAt: string | null;
+  rightAt: string | null;
+  /** A link this create replaces (a record recreated after a delete lost to an update). */
+  replacesLinkId?: number;
+}
+
+export interface IntentLink {
+  /** The link as it will be once every write below has landed. */
+  planned: Link & { id: number };
+  writes: { side: Side; ref: number; fields: string[]; setsIdentity: boolean }[];
 }
 
 /** A record left alone on purpose: never recreated on the other side while its identity stays. */
@@ -107,7 +132,8 @@ export interface BatchCommit {
   addQuarantine: QuarantineEntry[];
   /** Records (recordSide/recordKey) whose quarantine is lifted because they are now fine. */
   clearQuarantine: { side: Side; key: string }[];
-  removePending: string[];
+  /** Intents this commit settles. */
+  removeIntents: string[];
   history: HistoryEntry[];
   /** Capture positions reached; saved in the same transaction as the links. */
   cursors?: Partial<Record<Side, string>>;
@@ -119,10 +145,16 @@ export interface StateStore {
 
   linksByKeys(sync: string, side: Side, keys: string[]): Promise<Link[]>;
   linksByIdentities(sync: string, identities: string[]): Promise<Link[]>;
+  /** Just id and last-seen pass of the links of these keys (cheap: no base decoded). */
+  linkMarks(sync: string, side: Side, keys: string[]): Promise<Map<string, { id: number; seen: number }>>;
   /** Keyset page of a sync's links by id. */
   scanLinks(sync: string, afterId: number, limit: number): Promise<Link[]>;
   countLinks(sync: string): Promise<number>;
   maxLinkId(sync: string): Promise<number>;
+  /** True when the sync has no links, detachments, holds or intents (before its first sync). */
+  isFresh(sync: string): Promise<boolean>;
+  /** A new number for a full pass, larger than every one before it for this sync. */
+  nextPassId(sync: string): Promise<number>;
   /** Full scans: records these keys as seen in pass `pass` (only links with id <= maxId). */
   markSeen(sync: string, side: Side, keys: string[], pass: number, maxId: number): Promise<void>;
   /** Links with id <= maxId not seen on both sides in pass `pass`, keyset by id. */
@@ -131,8 +163,9 @@ export interface StateStore {
 
   detachedByKeys(sync: string, side: Side, keys: string[]): Promise<Detached[]>;
 
-  addPending(entries: PendingCreate[]): Promise<void>;
-  pending(sync: string): Promise<PendingCreate[]>;
+  addIntent(intent: Intent): Promise<void>;
+  intents(sync: string): Promise<Intent[]>;
+  linksByIds(sync: string, ids: number[]): Promise<Link[]>;
 
   quarantined(sync?: string): Promise<QuarantineEntry[]>;
   quarantinedByKeys(sync: string, side: Side, keys: string[]): Promise<QuarantineEntry[]>;

@@ -180,7 +180,10 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       await ctx.exec(`CREATE TABLE ${table} (${columns})`);
     };
 
-    const specOf = async (table: string, opts: { key?: string; filter?: string } = {}): Promise<TableSpec> => {
+    const specOf = async (
+      table: string,
+      opts: { key?: string; filter?: string } = {},
+    ): Promise<TableSpec> => {
       const info = await c.introspect(table);
       if (!info) throw new Error(`table ${table} not found by introspect`);
       const key = opts.key ?? info.primaryKey[0];
@@ -215,7 +218,8 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
         events.push(...batch.changes);
         position = batch.position;
         if (done(events)) return { events, position };
-        if (Date.now() > deadline) throw new Error(`capture did not deliver in time; got ${JSON.stringify(events)}`);
+        if (Date.now() > deadline)
+          throw new Error(`capture did not deliver in time; got ${JSON.stringify(events)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     };
@@ -232,7 +236,9 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
         id: 'integer',
         ...Object.fromEntries(Object.keys(d.kinds).map((kind) => [`c_${kind}`, kind])),
       });
-      expect(info!.columns.find((col) => col.name === 'c_decimal')?.nativeType.toLowerCase()).toMatch(/(decimal|numeric)/);
+      expect(info!.columns.find((col) => col.name === 'c_decimal')?.nativeType.toLowerCase()).toMatch(
+        /(decimal|numeric)/,
+      );
     });
 
     test('introspect: primary key, nullability and unique indexes', async () => {
@@ -267,7 +273,9 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
 
     test('readByKeys: returns exactly the keys asked for', async () => {
       await fresh('rk_t', `code ${d.csText} NOT NULL PRIMARY KEY, name ${d.text}`);
-      await ctx.exec("INSERT INTO rk_t (code, name) VALUES ('SKU-a', 'lower'), ('SKU-A', 'upper'), ('x', 'other')");
+      await ctx.exec(
+        "INSERT INTO rk_t (code, name) VALUES ('SKU-a', 'lower'), ('SKU-A', 'upper'), ('x', 'other')",
+      );
       const spec = await specOf('rk_t');
       const got = await c.readByKeys(spec, ['SKU-a', 'missing']);
       expect(got).toEqual([{ key: 'SKU-a', values: { code: 'SKU-a', name: 'lower' }, inScope: true }]);
@@ -311,10 +319,17 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
 
     test('scope: the filter sets inScope on reads and limits scan and count', async () => {
       await fresh('sc_t', `id ${d.autoKey}, status ${d.keyText}`);
-      await ctx.exec("INSERT INTO sc_t (id, status) VALUES (1, 'active'), (2, 'gone'), (3, 'active'), (4, NULL)");
+      await ctx.exec(
+        "INSERT INTO sc_t (id, status) VALUES (1, 'active'), (2, 'gone'), (3, 'active'), (4, NULL)",
+      );
       const spec = await specOf('sc_t', { filter: "status = 'active'" });
       const got = await c.readByKeys(spec, ['1', '2', '3', '4']);
-      expect(Object.fromEntries(got.map((r) => [r.key, r.inScope]))).toEqual({ 1: true, 2: false, 3: true, 4: false });
+      expect(Object.fromEntries(got.map((r) => [r.key, r.inScope]))).toEqual({
+        1: true,
+        2: false,
+        3: true,
+        4: false,
+      });
       const scanned = await c.scan(spec, null, 100);
       expect(scanned.map((r) => r.key)).toEqual(['1', '3']);
       expect(scanned.every((r) => r.inScope)).toBe(true);
@@ -327,7 +342,9 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
     test('scan: keyset pages visit every row once, in key order', async () => {
       await fresh('scan_t', `code ${d.csText} NOT NULL PRIMARY KEY, n ${d.integer}`);
       const codes = Array.from({ length: 53 }, (_, i) => `k${String(i).padStart(3, '0')}`);
-      await ctx.exec(`INSERT INTO scan_t (code, n) VALUES ${codes.map((k, i) => `('${k}', ${i})`).join(', ')}`);
+      await ctx.exec(
+        `INSERT INTO scan_t (code, n) VALUES ${codes.map((k, i) => `('${k}', ${i})`).join(', ')}`,
+      );
       const spec = await specOf('scan_t');
       const seen: string[] = [];
       let after: string | null = null;
@@ -343,7 +360,9 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
 
     test('scan: integer keys page in numeric order', async () => {
       await fresh('scani_t', `id ${d.autoKey}, n ${d.integer}`);
-      await ctx.exec('INSERT INTO scani_t (id, n) VALUES (2, 0), (10, 0), (1, 0), (100, 0), (9007199254740993, 0)');
+      await ctx.exec(
+        'INSERT INTO scani_t (id, n) VALUES (2, 0), (10, 0), (1, 0), (100, 0), (9007199254740993, 0)',
+      );
       const spec = await specOf('scani_t');
       const first = await c.scan(spec, null, 3);
       const rest = await c.scan(spec, first[first.length - 1]!.key, 10);
@@ -449,31 +468,44 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       });
     });
 
-    test('write: tokens of inserts can be looked up and forgotten', async () => {
+    test('write: a receipt records what landed, in the same transaction, and can be forgotten', async () => {
       await fresh('wt_t', `id ${d.autoKey}, name ${d.keyText} NOT NULL`);
       const spec = await specOf('wt_t');
-      const results = await c.write(spec, [
-        { op: 'insert', ref: 1, values: { name: 'a' }, token: 'tok-a' },
-        { op: 'insert', ref: 2, values: { name: null }, token: 'tok-refused' },
-        { op: 'insert', ref: 3, values: { name: 'c' } },
-      ]);
+      const results = await c.write(
+        spec,
+        [
+          { op: 'insert', ref: 1, values: { name: 'a' } },
+          { op: 'insert', ref: 2, values: { name: null } },
+          { op: 'insert', ref: 3, values: { name: 'c' } },
+        ],
+        'rcpt-1',
+      );
       const keyA = okKey(results[0]);
       expect(results[1]?.ok).toBe(false);
-      const found = await c.lookupCreated(spec, ['tok-a', 'tok-refused', 'tok-never']);
-      expect([...found]).toEqual([['tok-a', keyA]]);
-      await c.forgetCreated(spec, ['tok-a']);
-      expect((await c.lookupCreated(spec, ['tok-a'])).size).toBe(0);
+      const keyC = okKey(results[2]);
+      const found = await c.readReceipts(spec, ['rcpt-1', 'rcpt-never']);
+      expect([...found.keys()]).toEqual(['rcpt-1']);
+      expect(found.get('rcpt-1')).toEqual({ ok: [1, 3], keys: { 1: keyA, 3: keyC } });
+      await c.forgetReceipts(spec, ['rcpt-1']);
+      expect((await c.readReceipts(spec, ['rcpt-1'])).size).toBe(0);
     });
 
     test('write: a large batch lands in one call', async () => {
       await fresh('wb_t', `id ${d.autoKey}, name ${d.text}`);
       const spec = await specOf('wb_t');
-      const ops: WriteOp[] = Array.from({ length: 2500 }, (_, i) => ({ op: 'insert', ref: i, values: { name: `n${i}` } }));
+      const ops: WriteOp[] = Array.from({ length: 2500 }, (_, i) => ({
+        op: 'insert',
+        ref: i,
+        values: { name: `n${i}` },
+      }));
       const results = await c.write(spec, ops);
       expect(results.every((r) => r.ok)).toBe(true);
       expect(new Set(results.map((r) => (r as { key: string }).key)).size).toBe(2500);
       expect(await c.count(spec)).toBe(2500);
-      const read = await c.readByKeys(spec, results.map((r) => (r as { key: string }).key));
+      const read = await c.readByKeys(
+        spec,
+        results.map((r) => (r as { key: string }).key),
+      );
       expect(read.length).toBe(2500);
     });
 
@@ -537,7 +569,8 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
     test('capture: readChanges honours the limit and resumes from a position', async () => {
       const spec = await captureTable();
       const start = await c.currentPosition(spec);
-      for (const k of ['a', 'b', 'c', 'd', 'e']) await ctx.exec(`INSERT INTO cap_t (code, name) VALUES ('${k}', 'x')`);
+      for (const k of ['a', 'b', 'c', 'd', 'e'])
+        await ctx.exec(`INSERT INTO cap_t (code, name) VALUES ('${k}', 'x')`);
       await changesUntil(spec, start, (e) => e.length >= 5);
       const first = await c.readChanges(spec, start, 2);
       expect(first.changes.map((e) => e.key)).toEqual(['a', 'b']);
@@ -598,11 +631,11 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       const start = await c.currentPosition(spec);
       await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('a', 'x')");
       await changesUntil(spec, start, (e) => e.length >= 1);
-      await c.write(spec, [{ op: 'insert', ref: 1, values: { code: 'b', name: 'y' }, token: 'tok-b' }]);
+      await c.write(spec, [{ op: 'insert', ref: 1, values: { code: 'b', name: 'y' } }], 'tok-b');
       await c.removeCapture(spec);
       expect((await c.captureStatus(spec)).installed).toBe(false);
       expect((await c.readChanges(spec, start, 100)).changes).toEqual([]);
-      expect((await c.lookupCreated(spec, ['tok-b'])).size).toBe(0);
+      expect((await c.readReceipts(spec, ['tok-b'])).size).toBe(0);
       await c.teardown();
     });
   });

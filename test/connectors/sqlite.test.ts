@@ -100,7 +100,8 @@ describe('sqlite declared types', () => {
       '': 'text',
       WHATEVER: 'text',
     };
-    for (const [declared, kind] of Object.entries(cases)) expect([declared, sqliteKind(declared)]).toEqual([declared, kind]);
+    for (const [declared, kind] of Object.entries(cases))
+      expect([declared, sqliteKind(declared)]).toEqual([declared, kind]);
   });
 });
 
@@ -154,6 +155,10 @@ describe('sqlite connector', () => {
       }
     });
 
+    it('refuses a URL without a file', () => {
+      expect(() => SqliteConnector.open('sqlite:')).toThrow(/names no file/);
+    });
+
     it('refuses a URL of another system', () => {
       expect(() => SqliteConnector.open('postgres://x@y/z')).toThrow(TandemError);
     });
@@ -171,7 +176,9 @@ describe('sqlite connector', () => {
     });
 
     it('sees NOCASE from the column or the index, and an index that overrides it', async () => {
-      f.app.exec('CREATE TABLE ci (id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b TEXT, c TEXT COLLATE NOCASE)');
+      f.app.exec(
+        'CREATE TABLE ci (id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b TEXT, c TEXT COLLATE NOCASE)',
+      );
       f.app.exec('CREATE UNIQUE INDEX ci_a ON ci (a)');
       f.app.exec('CREATE UNIQUE INDEX ci_b ON ci (b COLLATE NOCASE)');
       f.app.exec('CREATE UNIQUE INDEX ci_c ON ci (c COLLATE BINARY)');
@@ -183,7 +190,9 @@ describe('sqlite connector', () => {
     });
 
     it('accepts main.x as a table name', async () => {
-      f.app.exec("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO things VALUES (1, 'a')");
+      f.app.exec(
+        "CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO things VALUES (1, 'a')",
+      );
       const info = await f.connector.introspect('main.things');
       expect(info?.name).toBe('main.things');
       const spec = await specOf(f.connector, 'main.things');
@@ -204,11 +213,20 @@ describe('sqlite connector', () => {
     });
 
     it('keeps a stored value that does not fit its kind as its own text', async () => {
-      f.app.exec('CREATE TABLE odd (id INTEGER PRIMARY KEY, n INTEGER, at DATETIME, b BOOLEAN, j JSON, d DATE)');
+      f.app.exec(
+        'CREATE TABLE odd (id INTEGER PRIMARY KEY, n INTEGER, at DATETIME, b BOOLEAN, j JSON, d DATE)',
+      );
       f.app.exec("INSERT INTO odd VALUES (1, 'abc', 1700000000, 2, 'not json', '2024-01-02 10:00')");
       const spec = await specOf(f.connector, 'odd');
       const [row] = await f.connector.readByKeys(spec, ['1']);
-      expect(row?.values).toEqual({ id: '1', n: 'abc', at: '1700000000', b: '2', j: 'not json', d: '2024-01-02 10:00' });
+      expect(row?.values).toEqual({
+        id: '1',
+        n: 'abc',
+        at: '1700000000',
+        b: '2',
+        j: 'not json',
+        d: '2024-01-02 10:00',
+      });
       // Writing what was read stores the same thing again.
       await f.connector.write(spec, [{ op: 'update', ref: 1, key: '1', values: row!.values }]);
       expect((await f.connector.readByKeys(spec, ['1']))[0]?.values).toEqual(row!.values);
@@ -278,6 +296,17 @@ describe('sqlite connector', () => {
       expect(f.app.prepare('SELECT active FROM _tandem_writer').pluck().all()).toEqual([0]);
     });
 
+    it('fails the whole batch, writing nothing, when a column does not exist (schema drift)', async () => {
+      f.app.exec('CREATE TABLE drift (id INTEGER PRIMARY KEY, name TEXT)');
+      const spec = await specOf(f.connector, 'drift');
+      const write = f.connector.write(spec, [
+        { op: 'insert', ref: 1, values: { name: 'a' } },
+        { op: 'insert', ref: 2, values: { gone: 'b' } },
+      ]);
+      await expect(write).rejects.toMatchObject({ code: 'SCHEMA_DRIFT' });
+      expect(await f.connector.count(spec)).toBe(0);
+    });
+
     it('reports the new key when an update changes the key', async () => {
       f.app.exec("CREATE TABLE rk (code TEXT PRIMARY KEY, name TEXT); INSERT INTO rk VALUES ('a', 'x')");
       const spec = await specOf(f.connector, 'rk');
@@ -325,7 +354,10 @@ describe('sqlite connector', () => {
         ['update', '43'],
       ]);
       // Change keys are the same text readByKeys and scan report.
-      const read = await f.connector.readByKeys(spec, changes.map((e) => e.key));
+      const read = await f.connector.readByKeys(
+        spec,
+        changes.map((e) => e.key),
+      );
       expect(read.map((r) => r.key).sort()).toEqual(['43', '9007199254740993']);
       expect(changes.map((e) => e.position)).toEqual(changes.map((e) => e.position).sort());
       expect(changes[0]!.position).toMatch(/^\d{20}$/);
@@ -376,10 +408,12 @@ describe('sqlite connector', () => {
       const sb = await specOf(f.connector, 'b');
       await f.connector.installCapture(sa);
       await f.connector.installCapture(sb);
-      await f.connector.write(sa, [{ op: 'insert', ref: 1, values: {}, token: 't' }]);
+      await f.connector.write(sa, [{ op: 'insert', ref: 1, values: {} }], 't');
       const tandemTables = (): string[] =>
         f.app
-          .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_tandem\\_%' ESCAPE '\\' ORDER BY name")
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_tandem\\_%' ESCAPE '\\' ORDER BY name",
+          )
           .pluck()
           .all() as string[];
       await f.connector.removeCapture(sa);

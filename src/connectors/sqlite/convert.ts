@@ -76,7 +76,7 @@ function fromInteger(v: bigint, kind: ColumnKind): Canonical {
 
 function fromReal(n: number, kind: ColumnKind): Canonical {
   if (kind === 'boolean' && (n === 0 || n === 1)) return n === 1;
-  const text = floatText(n);
+  const text = realText(n);
   return kind === 'bytes' ? textAsBytes(text) : text;
 }
 
@@ -113,6 +113,16 @@ function fromText(s: string, kind: ColumnKind): Canonical {
     case 'bytes':
       return textAsBytes(s);
   }
+}
+
+/**
+ * `floatText(n)`, without its second pass where it cannot change anything:
+ * JavaScript's own text of a finite double without an exponent is already
+ * canonical (no leading or trailing zeros, no `+`, `-0` prints as `0`).
+ */
+function realText(n: number): string {
+  const s = String(n);
+  return Number.isFinite(n) && !s.includes('e') ? s : floatText(n);
 }
 
 /** Non-blob content of a BLOB column: its UTF-8 bytes, matching `coerce(…, 'bytes')` and SQL `hex()`. */
@@ -176,7 +186,7 @@ function decimalNative(value: string): Native {
     if (n >= INT64_MIN && n <= INT64_MAX) return n;
   }
   const real = Number(d);
-  if (floatText(real) === d) return real;
+  if (realText(real) === d) return real;
   throw new UnstorableValue(
     `decimal ${clip(value)} has more significant digits than a SQLite NUMERIC column keeps ` +
       '(about 15); declare the column TEXT to store exact decimals',

@@ -1,0 +1,103 @@
+/**
+ * Crash recovery, run before anything else in a pass. Each batch saved an
+ * intent (what it was about to write) before writing, and each side's write left
+ * a receipt in the same transaction as its rows. An intent still here means the
+ * engine stopped before the batch's state was saved. The receipts say exactly
+ * which writes landed, so the links and bases those writes imply are saved now:
+ * a record the engine created is linked (never created twice, even if its key
+ * was assigned by the other side), and a value the engine wrote is never taken
+ * for a user's change. Writes that did not land are simply made again by the
+ * replay (capture cursors were not advanced).
+ */
+import type { Base } from '../core/merge.js';
+import { sideOf } from '../core/model.js';
+import type { Side } from '../core/types.js';
+import type { WriteReceipt } from '../connectors/connector.js';
+import type { BatchCommit, Intent, Link } from '../state/store.js';
+import type { SyncContext } from './context.js';
+
+const SIDES: Side[] = ['left', 'right'];
+
+export async function recoverIntents(ctx: SyncContext): Promise<number> {
+  const { model, store, connectors } = ctx;
+  const intents = await store.intents(model.name);
+  for (const intent of intents) {
+    const receipts: Partial<Record<Side, WriteReceipt>> = {};
+    for (const side of SIDES) {
+      const r = (await connectors[side].readReceipts(sideOf(model, side).spec, [intent.token])).get(intent.token);
+      if (r) receipts[side] = r;
+    }
+    const commit = await settle(ctx, intent, receipts);
+    await store.commit(commit);
+    const retry: Record<Side, string[]> = { left: [], right: [] };
+    for (const c of intent.creates) retry[c.source].push(c.sourceKey);
+    for (const l of intent.links) {
+      if (l.planned.leftKey !== null) retry.left.push(l.planned.leftKey);
+      if (l.planned.rightKey !== null) retry.right.push(l.planned.rightKey);
+    }
+    for (const side of SIDES) {
+      // Another look at every record the batch touched, in this pass (e.g. to write a SOR key back).
+      if (retry[side].length > 0) await store.addRetry(model.name, side, retry[side]);
+      if (receipts[side]) await connectors[side].forgetReceipts(sideOf(model, side).spec, [intent.token]);
+    }
+    ctx.log.info(
+      { sync: model.name, landed: Object.keys(receipts), creates: intent.creates.length, links: intent.links.length },
+      'recovered a batch interrupted by a stop',
+    );
+  }
+  return intents.length;
+}
+
+async function settle(ctx: SyncContext, intent: Intent, receipts: Partial<Record<Side, WriteReceipt>>): Promise<BatchCommit> {
+  const { model, store } = ctx;
+  const commit: BatchCommit = {
+    sync: model.name,
+    upsertLinks: [],
+    deleteLinks: [],
+    addDetached: [],
+    removeDetached: [],
+    addQuarantine: [],
+    clearQuarantine: [],
+    removeIntents: [intent.token],
+    history: [],
+  };
+  const landed = (side: Side, ref: number) => receipts[side]?.ok.includes(ref) === true;
+  const at = ctx.clock();
+
+  // Creates that landed: link them with the base they were made with.
+  for (const c of intent.creates) {
+    const key = receipts[c.target]?.keys[c.ref];
+    if (key === undefined) continue;
+    const identity = c.identity ?? key;
+    const taken = await store.linksByIdentities(model.name, [identity]);
+    if (taken.length > 0) continue;
+    commit.upsertLinks.push({
+      sync: model.name,
+      identity,
+      leftKey: c.target === 'left' ? key : c.sourceKey,
+      rightKey: c.target === 'right' ? key : c.sourceKey,
+      base: c.base,
+      leftAt: c.leftAt,
+      rightAt: c.rightAt,
+    });
+    if (c.replacesLinkId !== undefined) commit.deleteLinks.push(c.replacesLinkId);
+    commit.history.push({ sync: model.name, identity, at, side: 'engine', action: `recovered after a stop: created on ${c.target}, linked` });
+  }
+
+  // Updates: each field's base moves to what was written only where that write landed.
+  const current = new Map((await store.linksByIds(model.name, intent.links.map((l) => l.planned.id))).map((l) => [l.id!, l]));
+  for (const l of intent.links) {
+    const now = current.get(l.planned.id);
+    if (!now) continue;
+    const base: Base = { ...now.base };
+    for (const [field, fps] of Object.entries(l.planned.base)) {
+      const writes = l.writes.filter((w) => w.fields.includes(field));
+      if (writes.every((w) => landed(w.side, w.ref))) base[field] = fps;
+    }
+    const renames = l.writes.filter((w) => w.setsIdentity);
+    const identity = renames.every((w) => landed(w.side, w.ref)) ? l.planned.identity : now.identity;
+    const next: Link = { ...now, identity, base, leftAt: l.planned.leftAt, rightAt: l.planned.rightAt };
+    commit.upsertLinks.push(next);
+  }
+  return commit;
+}
