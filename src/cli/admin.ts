@@ -12,7 +12,13 @@ import { combineExit } from './exit.js';
 import { color, print, printJson } from './output.js';
 
 export async function validateCommand(rt: Runtime, syncs: string[], json: boolean): Promise<number> {
-  const results: { name: string; ok: boolean; warnings: Warning[]; capture: string[]; error?: TandemError }[] = [];
+  const results: {
+    name: string;
+    ok: boolean;
+    warnings: Warning[];
+    capture: string[];
+    error?: TandemError;
+  }[] = [];
   for (const name of syncs) {
     try {
       const { ctx, built } = await syncContext(rt, name);
@@ -38,7 +44,16 @@ export async function validateCommand(rt: Runtime, syncs: string[], json: boolea
         ok: r.ok,
         warnings: r.warnings,
         capture: r.capture,
-        ...(r.error ? { error: { code: r.error.code, message: r.error.message, fix: r.error.fix, path: r.error.path ?? null } } : {}),
+        ...(r.error
+          ? {
+              error: {
+                code: r.error.code,
+                message: r.error.message,
+                fix: r.error.fix,
+                path: r.error.path ?? null,
+              },
+            }
+          : {}),
       })),
     });
     return exit;
@@ -46,7 +61,8 @@ export async function validateCommand(rt: Runtime, syncs: string[], json: boolea
   for (const r of results) {
     print(`${r.ok ? color.green('✓') : color.red('✗')} ${color.bold(r.name)}`);
     if (r.error) print(`  ${r.error.format().replace(/\n/g, '\n  ')}`);
-    for (const w of r.warnings) print(`  ${color.yellow('warning')} ${w.message} (at ${w.path})\n    fix: ${w.fix}`);
+    for (const w of r.warnings)
+      print(`  ${color.yellow('warning')} ${w.message} (at ${w.path})\n    fix: ${w.fix}`);
     for (const c of r.capture) print(`  ${c}`);
   }
   if (exit === EXIT.ok) print(`\n${rt.config.path} is valid.`);
@@ -76,7 +92,11 @@ export async function teardownCommand(rt: Runtime, syncs: string[], json: boolea
 export function initCommand(path: string, force: boolean): number {
   const target = resolve(path);
   if (existsSync(target) && !force) {
-    throw new TandemError('CONFIG_INVALID', `${target} already exists`, 'pass --force to overwrite it, or -c to write another file');
+    throw new TandemError(
+      'CONFIG_INVALID',
+      `${target} already exists`,
+      'pass --force to overwrite it, or -c to write another file',
+    );
   }
   writeFileSync(target, INIT_TEMPLATE);
   print(`wrote ${target}\nEdit the connections and tables, then: tandem validate -c ${path}`);

@@ -65,7 +65,8 @@ syncs:
 export async function demoCommand(dir: string, opts: GlobalOptions): Promise<number> {
   const root = resolve(dir);
   mkdirSync(root, { recursive: true });
-  for (const f of ['app.db', 'crm.db', 'tandem.yaml', '.tandem']) rmSync(join(root, f), { recursive: true, force: true });
+  for (const f of ['app.db', 'crm.db', 'tandem.yaml', '.tandem'])
+    rmSync(join(root, f), { recursive: true, force: true });
   for (const [file, sql] of [
     ['app.db', APP_SQL],
     ['crm.db', CRM_SQL],
@@ -86,7 +87,11 @@ export async function demoCommand(dir: string, opts: GlobalOptions): Promise<num
   const rt = await openRuntime(config, loggerFor(opts));
   let exit: number;
   try {
-    exit = await passCommand(rt, config.syncs.map((s) => s.name), { dryRun: false, full: false, batchSize: 1000 });
+    exit = await passCommand(
+      rt,
+      config.syncs.map((s) => s.name),
+      { dryRun: false, full: false, batchSize: 1000 },
+    );
   } finally {
     await rt.close();
   }
@@ -96,10 +101,19 @@ export async function demoCommand(dir: string, opts: GlobalOptions): Promise<num
     const show = (title: string, db: Database.Database, sql: string) => {
       const rows = db.prepare(sql).all() as Record<string, unknown>[];
       print(`\n${color.bold(title)}`);
-      print(table(Object.keys(rows[0] ?? {}), rows.map((r) => Object.values(r).map((v) => (v === null ? '∅' : String(v))))));
+      print(
+        table(
+          Object.keys(rows[0] ?? {}),
+          rows.map((r) => Object.values(r).map((v) => (v === null ? '∅' : String(v)))),
+        ),
+      );
     };
     show('app.db customers', app, 'SELECT id, email, name, status FROM customers ORDER BY id');
-    show('crm.db contacts (app_customer_id holds the app key)', crm, 'SELECT id, app_customer_id, email, full_name, state FROM contacts ORDER BY id');
+    show(
+      'crm.db contacts (app_customer_id holds the app key)',
+      crm,
+      'SELECT id, app_customer_id, email, full_name, state FROM contacts ORDER BY id',
+    );
     show('app.db products', app, 'SELECT sku, title, price FROM products ORDER BY id');
     show('crm.db items', crm, 'SELECT item_code, title, price FROM items ORDER BY id');
     app.close();

@@ -1,8 +1,9 @@
 /**
  * `status`, `errors`, `trace`, `retry`: reading and nudging the state store.
  */
-import type { Side } from '../core/types.js';
+
 import { EXIT } from '../core/errors.js';
+import type { Side } from '../core/types.js';
 import type { Runtime } from '../engine/runtime.js';
 import type { QuarantineEntry } from '../state/store.js';
 import { color, print, printJson, table } from './output.js';
@@ -71,12 +72,22 @@ export async function errorsCommand(rt: Runtime, syncs: string[], json: boolean)
   print(
     table(
       ['id', 'sync', 'side', 'key', 'identity', 'reason', 'message', 'last seen'],
-      all.map((q) => [String(q.id), q.sync, q.side, q.key ?? '-', q.identity ?? '-', q.reason, q.message, q.lastSeen ?? '']),
+      all.map((q) => [
+        String(q.id),
+        q.sync,
+        q.side,
+        q.key ?? '-',
+        q.identity ?? '-',
+        q.reason,
+        q.message,
+        q.lastSeen ?? '',
+      ]),
     ),
   );
   for (const q of all.filter((x) => x.reason === 'conflict')) {
     const fields = (q.detail?.fields as { field: string; left: unknown; right: unknown }[] | undefined) ?? [];
-    for (const f of fields) print(`  #${q.id} ${f.field}: left=${JSON.stringify(f.left)} right=${JSON.stringify(f.right)}`);
+    for (const f of fields)
+      print(`  #${q.id} ${f.field}: left=${JSON.stringify(f.left)} right=${JSON.stringify(f.right)}`);
   }
   print('\nFix the cause, then `tandem retry ID…` (or `--all`) puts records back in line.');
   return EXIT.ok;
@@ -94,7 +105,10 @@ export async function retryCommand(
   const bySync = new Map<string, Record<Side, string[]>>();
   for (const q of held) {
     let m = bySync.get(q.sync);
-    if (!m) bySync.set(q.sync, (m = { left: [], right: [] }));
+    if (!m) {
+      m = { left: [], right: [] };
+      bySync.set(q.sync, m);
+    }
     m[q.recordSide].push(q.recordKey);
   }
   for (const [sync, keys] of bySync) {
@@ -113,21 +127,36 @@ export async function retryCommand(
   if (opts.json) printJson({ retried: held.map((q) => q.id), deletes_confirmed: confirmed });
   else {
     print(`${held.length} quarantined record(s) will be looked at again on the next pass.`);
-    for (const c of confirmed) print(`${c}: deletes confirmed; the next pass may delete past the guard once.`);
+    for (const c of confirmed)
+      print(`${c}: deletes confirmed; the next pass may delete past the guard once.`);
     if (opts.deletes && confirmed.length === 0) print('No sync is paused by the delete guard.');
     print('Run `tandem run --once` (or leave `tandem run` going) to apply.');
   }
   return EXIT.ok;
 }
 
-export async function traceCommand(rt: Runtime, sync: string, identity: string, json: boolean): Promise<number> {
+export async function traceCommand(
+  rt: Runtime,
+  sync: string,
+  identity: string,
+  json: boolean,
+): Promise<number> {
   const entries = await rt.store.history(sync, identity);
   const link = (await rt.store.linksByIdentities(sync, [identity]))[0];
   if (json) {
-    printJson({ sync, identity, link: link ? { left_key: link.leftKey, right_key: link.rightKey } : null, history: entries });
+    printJson({
+      sync,
+      identity,
+      link: link ? { left_key: link.leftKey, right_key: link.rightKey } : null,
+      history: entries,
+    });
     return EXIT.ok;
   }
-  print(link ? `${sync} ${identity}: linked, left key ${link.leftKey}, right key ${link.rightKey}` : `${sync} ${identity}: not linked now`);
+  print(
+    link
+      ? `${sync} ${identity}: linked, left key ${link.leftKey}, right key ${link.rightKey}`
+      : `${sync} ${identity}: not linked now`,
+  );
   if (entries.length === 0) {
     print('No history for this identity.');
     return EXIT.ok;

@@ -20,8 +20,14 @@ program
   .option('-c, --config <path>', 'config file', 'tandem.yaml')
   .option('--sync <name>', 'only this sync')
   .option('--json', 'machine-readable output on stdout')
-  .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'))
-  .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'))
+  .addOption(
+    new Option('--log-level <level>', 'log level on stderr')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+      .default('warn'),
+  )
+  .addOption(
+    new Option('--log-format <format>', 'log format on stderr').choices(['pretty', 'json']).default('pretty'),
+  )
   .showHelpAfterError()
   .addHelpText(
     'after',
@@ -63,7 +69,9 @@ program
 program
   .command('validate')
   .description('check the config, then the databases: tables, columns, keys, unique indexes, change capture')
-  .action(act(() => withRuntime(globals(), (rt, syncs) => validateCommand(rt, syncs, globals().json === true))));
+  .action(
+    act(() => withRuntime(globals(), (rt, syncs) => validateCommand(rt, syncs, globals().json === true))),
+  );
 
 program
   .command('run')
@@ -71,7 +79,12 @@ program
   .option('--once', 'sync every change made before it started, then exit')
   .option('--dry-run', 'print the plan, write nothing')
   .option('--batch-size <n>', 'records per batch', (v) => Number.parseInt(v, 10), 2000)
-  .option('--interval <ms>', 'how often to look for changes while running', (v) => Number.parseInt(v, 10), 200)
+  .option(
+    '--interval <ms>',
+    'how often to look for changes while running',
+    (v) => Number.parseInt(v, 10),
+    200,
+  )
   .action(
     act((o: { once?: boolean; dryRun?: boolean; batchSize: number; interval: number }) =>
       withRuntime(globals(), (rt, syncs) =>
@@ -94,7 +107,12 @@ program
   .action(
     act((o: { dryRun?: boolean; batchSize: number }) =>
       withRuntime(globals(), (rt, syncs) =>
-        passCommand(rt, syncs, { json: globals().json === true, dryRun: o.dryRun === true, full: true, batchSize: o.batchSize }),
+        passCommand(rt, syncs, {
+          json: globals().json === true,
+          dryRun: o.dryRun === true,
+          full: true,
+          batchSize: o.batchSize,
+        }),
       ),
     ),
   );
@@ -102,12 +120,16 @@ program
 program
   .command('status')
   .description('per sync: state, linked and quarantined counts, last pass, guards tripped')
-  .action(act(() => withRuntime(globals(), (rt, syncs) => statusCommand(rt, syncs, globals().json === true))));
+  .action(
+    act(() => withRuntime(globals(), (rt, syncs) => statusCommand(rt, syncs, globals().json === true))),
+  );
 
 program
   .command('errors')
   .description('quarantined records with reason, side, key, first/last seen')
-  .action(act(() => withRuntime(globals(), (rt, syncs) => errorsCommand(rt, syncs, globals().json === true))));
+  .action(
+    act(() => withRuntime(globals(), (rt, syncs) => errorsCommand(rt, syncs, globals().json === true))),
+  );
 
 program
   .command('retry')
@@ -118,7 +140,12 @@ program
   .action(
     act((ids: string[], o: { all?: boolean; deletes?: boolean }) =>
       withRuntime(globals(), (rt, syncs) =>
-        retryCommand(rt, syncs, { ids, all: o.all === true, deletes: o.deletes === true, json: globals().json === true }),
+        retryCommand(rt, syncs, {
+          ids,
+          all: o.all === true,
+          deletes: o.deletes === true,
+          json: globals().json === true,
+        }),
       ),
     ),
   );
@@ -137,7 +164,9 @@ program
 program
   .command('teardown')
   .description('remove what tandem installed in the databases (triggers, change tables) and its state')
-  .action(act(() => withRuntime(globals(), (rt, syncs) => teardownCommand(rt, syncs, globals().json === true))));
+  .action(
+    act(() => withRuntime(globals(), (rt, syncs) => teardownCommand(rt, syncs, globals().json === true))),
+  );
 
 await program.parseAsync(process.argv);
 process.exitCode = exitCode;

@@ -3,7 +3,8 @@
  * for machines (--json). Results go to stdout; logs and errors to stderr.
  */
 const useColor = () => !process.env.NO_COLOR && process.stdout.isTTY === true;
-const wrap = (code: number, close: number) => (s: string) => (useColor() ? `\x1b[${code}m${s}\x1b[${close}m` : s);
+const wrap = (code: number, close: number) => (s: string) =>
+  useColor() ? `\x1b[${code}m${s}\x1b[${close}m` : s;
 
 export const color = {
   bold: wrap(1, 22),
@@ -14,13 +15,17 @@ export const color = {
   cyan: wrap(36, 39),
 };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI colour codes is the point.
 const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
 
 /** An aligned text table; `rows` are already strings. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
   const line = (cells: string[]) =>
-    cells.map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - visible(c)))).join('  ').trimEnd();
+    cells
+      .map((c, i) => c + ' '.repeat(Math.max(0, widths[i]! - visible(c))))
+      .join('  ')
+      .trimEnd();
   return [color.bold(line(headers)), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

@@ -69,7 +69,11 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
           // While running, an unexpected failure (a locked or vanished database) is retried
           // next interval from the last saved state; a single pass reports it and exits.
           if (!opts.watch) throw e;
-          e = new TandemError('CONNECT_FAILED', (e as Error).message ?? String(e), 'tandem retries on its own; check the database if this persists');
+          e = new TandemError(
+            'CONNECT_FAILED',
+            (e as Error).message ?? String(e),
+            'tandem retries on its own; check the database if this persists',
+          );
         }
         const err = e as TandemError;
         contexts.delete(name);
@@ -96,7 +100,11 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
     const outcomes = await once(first && opts.full);
     first = false;
     for (const o of outcomes) {
-      const problem = o.error ? o.error.format() : o.result?.guard ? guardMessage(o.result.guard, o.name) : '';
+      const problem = o.error
+        ? o.error.format()
+        : o.result?.guard
+          ? guardMessage(o.result.guard, o.name)
+          : '';
       if (problem !== (lastProblem.get(o.name) ?? '')) {
         if (problem) rt.log.error({ sync: o.name }, problem);
         else rt.log.info({ sync: o.name }, 'resumed');
@@ -105,7 +113,13 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
       if (o.error || o.result?.guard) continue;
       if (o.result) {
         const c = o.result.counts;
-        const moved = c.created.left + c.created.right + c.updated.left + c.updated.right + c.deleted.left + c.deleted.right;
+        const moved =
+          c.created.left +
+          c.created.right +
+          c.updated.left +
+          c.updated.right +
+          c.deleted.left +
+          c.deleted.right;
         if (moved > 0 || c.quarantined > 0) rt.log.info({ sync: o.name, ...summary(o.result) }, 'synced');
       }
     }
@@ -121,7 +135,8 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
 function sleep(ms: number, stop: { requested: boolean }): Promise<void> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const tick = () => (stop.requested || Date.now() - started >= ms ? resolve() : setTimeout(tick, Math.min(50, ms)));
+    const tick = () =>
+      stop.requested || Date.now() - started >= ms ? resolve() : setTimeout(tick, Math.min(50, ms));
     tick();
   });
 }
@@ -157,7 +172,11 @@ function report(outcomes: SyncOutcome[], opts: PassCommandOptions): void {
       dry_run: opts.dryRun,
       syncs: outcomes.map((o) =>
         o.error
-          ? { name: o.name, state: 'paused', error: { code: o.error.code, message: o.error.message, fix: o.error.fix } }
+          ? {
+              name: o.name,
+              state: 'paused',
+              error: { code: o.error.code, message: o.error.message, fix: o.error.fix },
+            }
           : { name: o.name, state: o.result!.guard ? 'paused' : 'ok', ...summary(o.result!) },
       ),
     });
@@ -178,10 +197,15 @@ function report(outcomes: SyncOutcome[], opts: PassCommandOptions): void {
     ];
   });
   if (opts.dryRun) print(color.bold('Dry run: nothing was written. The plan:'));
-  print(table(['sync', 'state', 'created L/R', 'updated L/R', 'deleted L/R', 'conflicts', 'quarantined'], rows));
+  print(
+    table(['sync', 'state', 'created L/R', 'updated L/R', 'deleted L/R', 'conflicts', 'quarantined'], rows),
+  );
   for (const o of outcomes) {
     if (o.error) print(`\n${color.red(`${o.name}:`)} ${o.error.format()}`);
     if (o.result?.guard) print(`\n${color.yellow(`${o.name}:`)} ${guardMessage(o.result.guard, o.name)}`);
-    if (o.result && o.result.quarantined > 0) print(`\n${o.name}: ${o.result.quarantined} record(s) in quarantine — see \`tandem errors --sync ${o.name}\``);
+    if (o.result && o.result.quarantined > 0)
+      print(
+        `\n${o.name}: ${o.result.quarantined} record(s) in quarantine — see \`tandem errors --sync ${o.name}\``,
+      );
   }
 }

@@ -36,11 +36,16 @@ export async function withRuntime(
 
 export function reportError(e: unknown, json = false): number {
   if (e instanceof TandemError) {
-    if (json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, fix: e.fix, path: e.path ?? null } })}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: e.code, message: e.message, fix: e.fix, path: e.path ?? null } })}\n`,
+      );
     process.stderr.write(`${e.format()}\n`);
     return e.exitCode;
   }
   const err = e as Error;
-  process.stderr.write(`[INTERNAL] ${err?.stack ?? String(e)}\n  fix: this is a bug in tandem; please report it with the output above\n`);
+  process.stderr.write(
+    `[INTERNAL] ${err?.stack ?? String(e)}\n  fix: this is a bug in tandem; please report it with the output above\n`,
+  );
   return EXIT.failure;
 }

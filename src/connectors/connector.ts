@@ -92,7 +92,11 @@ export interface Connector {
    * The last change after `after` of each of these keys (any further on in the log than
    * the batch in hand), so newest-wins compares true change times across batch edges.
    */
-  latestChanges(spec: TableSpec, after: string, keys: string[]): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>>;
+  latestChanges(
+    spec: TableSpec,
+    after: string,
+    keys: string[],
+  ): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>>;
   /** Capture data up to and including `upTo` is no longer needed by this consumer. */
   pruneChanges(spec: TableSpec, upTo: string): Promise<void>;
   /** Removes everything tandem installed for this table (triggers, change rows, receipts). */

@@ -59,7 +59,7 @@ export function normalizeTimestamp(input: string | Date | number, zone = 'UTC'):
   const [, y, mo, d, h = '0', mi = '0', s = '0', fracRaw = '', tz] = m;
   const offsetMinutes = parseOffset(tz ?? (zone === 'UTC' ? 'Z' : zone));
   if (offsetMinutes === undefined) return undefined;
-  const micro = (fracRaw + '000000').slice(0, 6);
+  const micro = `${fracRaw}000000`.slice(0, 6);
   const ms = utcMillis(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s));
   if (ms === undefined) return undefined;
   const utc = new Date(ms - offsetMinutes * 60_000);
@@ -75,7 +75,8 @@ function utcMillis(y: number, mo: number, d: number, h: number, mi: number, s: n
   // setUTCFullYear, unlike Date.UTC, does not read years 0–99 as 1900–1999.
   date.setUTCFullYear(y, mo - 1, d);
   date.setUTCHours(h, mi, s, 0);
-  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return undefined;
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d)
+    return undefined;
   return date.getTime();
 }
 
@@ -88,7 +89,8 @@ function parseOffset(tz: string): number | undefined {
 }
 
 export function normalizeDate(input: string | Date): string | undefined {
-  if (input instanceof Date) return Number.isNaN(input.getTime()) ? undefined : input.toISOString().slice(0, 10);
+  if (input instanceof Date)
+    return Number.isNaN(input.getTime()) ? undefined : input.toISOString().slice(0, 10);
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(input.trim());
   if (!m || utcMillis(Number(m[1]), Number(m[2]), Number(m[3]), 0, 0, 0) === undefined) return undefined;
   return `${m[1]}-${m[2]}-${m[3]}`;

@@ -16,7 +16,11 @@ export const ERROR_CODES = {
   CONFIG_NOT_FOUND: { exit: EXIT.config, doc: 'The config file does not exist.' },
   CONFIG_SYNTAX: { exit: EXIT.config, doc: 'The config file is not valid YAML.' },
   CONFIG_INVALID: { exit: EXIT.config, doc: 'The config file breaks a rule of its schema.' },
-  CONFIG_ENV: { exit: EXIT.config, doc: 'A ${VAR} in the config names a variable that is not set and has no default.' },
+  CONFIG_ENV: {
+    exit: EXIT.config,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text names the ${VAR} syntax of the config.
+    doc: 'A ${VAR} in the config names a variable that is not set and has no default.',
+  },
   SYNC_UNKNOWN: { exit: EXIT.config, doc: 'A --sync option names a sync the config does not have.' },
   CONNECT_FAILED: { exit: EXIT.connection, doc: 'A connection could not be opened.' },
   URL_UNSUPPORTED: { exit: EXIT.config, doc: 'A connection URL names a system tandem does not support yet.' },
@@ -24,7 +28,10 @@ export const ERROR_CODES = {
   COLUMN_MISSING: { exit: EXIT.connection, doc: 'A configured or mapped column does not exist.' },
   KEY_INVALID: { exit: EXIT.connection, doc: 'A side has no usable single-column key.' },
   TYPE_MISMATCH: { exit: EXIT.connection, doc: 'A mapped type pair cannot round-trip in both directions.' },
-  SCHEMA_DRIFT: { exit: EXIT.connection, doc: 'A mapped column disappeared or changed type since the last pass.' },
+  SCHEMA_DRIFT: {
+    exit: EXIT.connection,
+    doc: 'A mapped column disappeared or changed type since the last pass.',
+  },
   STATE_VERSION: { exit: EXIT.failure, doc: 'The state store was written by a newer tandem.' },
   INTERNAL: { exit: EXIT.failure, doc: 'A bug in tandem.' },
 } as const;

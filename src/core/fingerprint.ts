@@ -19,7 +19,7 @@ function hash53(text: string, seed = 0): string {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   // Two 32-bit halves in base 36: (53-bit double).toString(36) is many times slower.
-  return ((2097151 & h2) >>> 0).toString(36) + ':' + (h1 >>> 0).toString(36);
+  return `${((2097151 & h2) >>> 0).toString(36)}:${(h1 >>> 0).toString(36)}`;
 }
 
 export type Fingerprint = string;

@@ -75,7 +75,13 @@ export function conflictWinner(
 }
 
 export function merge(input: MergeInput): MergeResult {
-  const result: MergeResult = { writes: { left: {}, right: {} }, base: {}, conflicts: [], invalid: [], held: false };
+  const result: MergeResult = {
+    writes: { left: {}, right: {} },
+    base: {},
+    conflicts: [],
+    invalid: [],
+    held: false,
+  };
   for (const field of input.fields) {
     const lv = input.left[field.left] ?? null;
     const rv = input.right[field.right] ?? null;
@@ -97,7 +103,10 @@ export function merge(input: MergeInput): MergeResult {
     } else {
       // Changed on both sides (or drifted on neither, e.g. after a mapping edit): the policy settles it.
       source = conflictWinner(input.policy, input.sor, input.leftAt, input.rightAt);
-      if (leftChanged && rightChanged) result.conflicts.push({ field: field.id, left: lv, right: rv, winner: source });
+      // A held field is always listed: `errors` shows its two values, and a retry compares against them.
+      if ((leftChanged && rightChanged) || source === 'held') {
+        result.conflicts.push({ field: field.id, left: lv, right: rv, winner: source });
+      }
     }
     if (source === 'held') {
       result.held = true;
@@ -148,7 +157,12 @@ export function createValues(
       (field.direction === 'right-to-left' && source === 'left');
     const mapped = oneWayAgainst ? null : mapValue(field, source, v);
     if (mapped === undefined) {
-      invalid.push({ side: target, field: field.id, value: v, message: `value ${JSON.stringify(v)} of ${source}.${from} cannot be stored in ${target}.${to}` });
+      invalid.push({
+        side: target,
+        field: field.id,
+        value: v,
+        message: `value ${JSON.stringify(v)} of ${source}.${from} cannot be stored in ${target}.${to}`,
+      });
       continue;
     }
     if (!oneWayAgainst) values[to] = mapped;

@@ -2,7 +2,14 @@
  * A sync as the engine runs it: the config joined with what introspection
  * found (column kinds, keys). Built once per pass by `buildSyncModel`.
  */
-import type { ConflictPolicy, DeleteAction, DeleteGuard, Direction, SyncConfig, SyncMode } from '../config/model.js';
+import type {
+  ConflictPolicy,
+  DeleteAction,
+  DeleteGuard,
+  Direction,
+  SyncConfig,
+  SyncMode,
+} from '../config/model.js';
 import type { TableSpec } from '../connectors/connector.js';
 import type { Canonical, ColumnKind, Side } from './types.js';
 

@@ -4,12 +4,13 @@
  * quarantine, history and the capture cursor in one state transaction — and
  * only then are the receipts forgotten.
  */
-import { coerce } from '../core/canonical.js';
-import { sideOf, type SyncModel } from '../core/model.js';
-import type { Side } from '../core/types.js';
+
 import type { Connector, WriteOp, WriteResult } from '../connectors/connector.js';
+import { coerce } from '../core/canonical.js';
+import { type SyncModel, sideOf } from '../core/model.js';
+import type { Side } from '../core/types.js';
 import type { BatchCommit, Intent, IntentLink, QuarantineEntry, StateStore } from '../state/store.js';
-import type { Outcome } from './outcome.js';
+import { NEW_IDENTITY, type Outcome } from './outcome.js';
 
 export interface BatchCounts {
   created: Record<Side, number>;
@@ -94,7 +95,8 @@ export async function applyOutcomes(
   const wrote: Side[] = [];
   for (const side of ['left', 'right'] as const) {
     if (ops[side].length === 0) continue;
-    for (const r of await connectors[side].write(sideOf(model, side).spec, ops[side], extra.token)) results.set(r.ref, r);
+    for (const r of await connectors[side].write(sideOf(model, side).spec, ops[side], extra.token))
+      results.set(r.ref, r);
     wrote.push(side);
   }
 
@@ -127,9 +129,25 @@ export async function applyOutcomes(
       const source = o.create?.source ?? w.side;
       const recordKey = w.kind === 'insert' ? o.create!.sourceKey : w.key;
       commit.addQuarantine.push(
-        quarantineFailed(model.name, o.identity, w.side, w.kind === 'insert' ? null : w.key, w.kind === 'insert' ? source : w.side, recordKey, w.kind, r.message),
+        quarantineFailed(
+          model.name,
+          o.identity,
+          w.side,
+          w.kind === 'insert' ? null : w.key,
+          w.kind === 'insert' ? source : w.side,
+          recordKey,
+          w.kind,
+          r.message,
+        ),
       );
-      commit.history.push({ sync: model.name, identity: o.identity ?? `${source}:${recordKey}`, at: ctx.now, side: w.side, action: `write failed (${w.kind})`, detail: { message: r.message } });
+      commit.history.push({
+        sync: model.name,
+        identity: o.identity ?? `${source}:${recordKey}`,
+        at: ctx.now,
+        side: w.side,
+        action: `write failed (${w.kind})`,
+        detail: { message: r.message },
+      });
     });
     const insertAt = o.writes.findIndex((w) => w.kind === 'insert');
     if (o.create && insertAt >= 0) {
@@ -150,11 +168,19 @@ export async function applyOutcomes(
         if (c.writeBackColumn) {
           const s = sideOf(model, c.source);
           const value = coerce(r.key, s.externalIdKind!) ?? r.key;
-          writeBacks.push({ side: c.source, outcome: o, op: { op: 'update', ref: ++ref, key: c.sourceKey, values: { [c.writeBackColumn]: value } } });
+          writeBacks.push({
+            side: c.source,
+            outcome: o,
+            op: { op: 'update', ref: ++ref, key: c.sourceKey, values: { [c.writeBackColumn]: value } },
+          });
         }
         o.identity = identity;
-        for (const h of o.history) h.identity = identity;
+        for (const h of o.history) if (h.identity === NEW_IDENTITY) h.identity = identity;
       }
+    }
+    if (o.create) {
+      const unknown = `${o.create.source}:${o.create.sourceKey}`;
+      for (const h of o.history) if (h.identity === NEW_IDENTITY) h.identity = unknown;
     }
     if (failed) {
       commit.history.push(...o.history);
@@ -179,11 +205,25 @@ export async function applyOutcomes(
   for (const side of ['left', 'right'] as const) {
     const batch = writeBacks.filter((w) => w.side === side);
     if (batch.length === 0) continue;
-    const res = await connectors[side].write(sideOf(model, side).spec, batch.map((w) => w.op));
+    const res = await connectors[side].write(
+      sideOf(model, side).spec,
+      batch.map((w) => w.op),
+    );
     res.forEach((r, i) => {
       const wb = batch[i]!;
       if (r.ok || wb.op.op !== 'update') return;
-      commit.addQuarantine.push(quarantineFailed(model.name, wb.outcome.identity, side, wb.op.key, side, wb.op.key, 'update', r.message));
+      commit.addQuarantine.push(
+        quarantineFailed(
+          model.name,
+          wb.outcome.identity,
+          side,
+          wb.op.key,
+          side,
+          wb.op.key,
+          'update',
+          r.message,
+        ),
+      );
     });
   }
 
@@ -201,7 +241,12 @@ export async function applyOutcomes(
 }
 
 /** The intent of a batch: its creates and the links it will save, with the refs of their writes. */
-function buildIntent(ctx: ApplyContext, outcomes: Outcome[], refOf: Map<Outcome, number[]>, token: string): Intent {
+function buildIntent(
+  ctx: ApplyContext,
+  outcomes: Outcome[],
+  refOf: Map<Outcome, number[]>,
+  token: string,
+): Intent {
   const { model } = ctx;
   const intent: Intent = { sync: model.name, token, createdAt: ctx.now, creates: [], links: [] };
   for (const o of outcomes) {
@@ -252,5 +297,15 @@ function quarantineFailed(
   kind: string,
   message: string,
 ): QuarantineEntry {
-  return { sync, side, key, identity, recordSide, recordKey, reason: 'write_failed', message, detail: { operation: kind } };
+  return {
+    sync,
+    side,
+    key,
+    identity,
+    recordSide,
+    recordKey,
+    reason: 'write_failed',
+    message,
+    detail: { operation: kind },
+  };
 }

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Side } from '../core/types.js';
 import { applyOutcomes, type BatchCounts, countPlanned } from './apply.js';
+import type { SyncContext } from './context.js';
 import { decide } from './decide.js';
 import type { Outcome } from './outcome.js';
 import { type GatherOptions, gatherSnapshot, type Snapshot } from './snapshot.js';
-import type { SyncContext } from './context.js';
 
 export interface DirtySet {
   keys: Record<Side, Set<string>>;

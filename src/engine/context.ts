@@ -3,9 +3,9 @@
  * store and a logger. Built by open.ts from the config.
  */
 import type pino from 'pino';
+import type { Connector } from '../connectors/connector.js';
 import type { SyncModel } from '../core/model.js';
 import type { Side } from '../core/types.js';
-import type { Connector } from '../connectors/connector.js';
 import type { StateStore } from '../state/store.js';
 
 export interface SyncContext {

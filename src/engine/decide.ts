@@ -8,10 +8,10 @@ import { coerce, normalizeTimestamp } from '../core/canonical.js';
 import { fingerprint } from '../core/fingerprint.js';
 import { identityOf } from '../core/identity.js';
 import { type Base, conflictWinner, createValues, merge } from '../core/merge.js';
-import { deleteAction, sideOf, type SyncModel } from '../core/model.js';
+import { deleteAction, type SyncModel, sideOf } from '../core/model.js';
 import { otherSide, type Row, type Side, type SourceRecord } from '../core/types.js';
 import type { Link, QuarantineEntry, QuarantineReason } from '../state/store.js';
-import { emptyOutcome, type Outcome } from './outcome.js';
+import { emptyOutcome, NEW_IDENTITY, type Outcome } from './outcome.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface DecideInput {
@@ -37,7 +37,7 @@ export function decide(input: DecideInput): Outcome[] {
   const linkByIdentity = new Map<string, Link>();
   for (const l of snap.links.values()) linkByIdentity.set(l.identity, l);
 
-  const inScope = (side: Side, key: string | null) => {
+  const _inScope = (side: Side, key: string | null) => {
     const r = key === null ? undefined : snap.records[side].get(key);
     return r?.inScope ? r : undefined;
   };
@@ -55,6 +55,19 @@ export function decide(input: DecideInput): Outcome[] {
   }
   /** In-scope records on `side` carrying `identity`. */
   const carriers = (side: Side, identity: string): SourceRecord[] => byCarried[side].get(identity) ?? [];
+  // Which link each linked record belongs to: a record linked elsewhere is that link's business
+  // (a rename or an edited external ID there), never a duplicate here.
+  const linkOfKey: Record<Side, Map<string, Link>> = { left: new Map(), right: new Map() };
+  for (const l of snap.links.values()) {
+    if (l.leftKey !== null) linkOfKey.left.set(l.leftKey, l);
+    if (l.rightKey !== null) linkOfKey.right.set(l.rightKey, l);
+  }
+  /** Carriers of `identity` on `side` that are not bound to a link other than `link`. */
+  const freeCarriers = (side: Side, identity: string, link: Link | null): SourceRecord[] =>
+    carriers(side, identity).filter((r) => {
+      const bound = linkOfKey[side].get(r.key);
+      return !bound || bound === link;
+    });
   const heldConflict = (side: Side, key: string) => {
     const q = snap.held[side].get(key);
     return q?.reason === 'conflict' && !input.retry[side].has(key) ? q : undefined;
@@ -77,14 +90,38 @@ export function decide(input: DecideInput): Outcome[] {
     message: string,
     detail?: Record<string, unknown>,
   ) => {
-    const q: QuarantineEntry = { sync: model.name, side, key, identity, reason, message, recordSide: side, recordKey: key };
+    const q: QuarantineEntry = {
+      sync: model.name,
+      side,
+      key,
+      identity,
+      reason,
+      message,
+      recordSide: side,
+      recordKey: key,
+    };
     if (detail) q.detail = detail;
     o.quarantine.push(q);
-    o.history.push({ sync: model.name, identity: identity ?? `${side}:${key}`, at: input.now, side, action: `quarantined ${reason}`, detail: { key, message } });
+    o.history.push({
+      sync: model.name,
+      identity: identity ?? `${side}:${key}`,
+      at: input.now,
+      side,
+      action: `quarantined ${reason}`,
+      detail: { key, message },
+    });
   };
+  // An outcome whose identity is not known yet (a create in the SOR) notes under NEW_IDENTITY;
+  // apply.ts puts the new key there once the SOR has assigned it.
   const note = (o: Outcome, side: Side | 'engine', action: string, detail?: Record<string, unknown>) => {
-    if (o.identity === null) return;
-    o.history.push({ sync: model.name, identity: o.identity, at: input.now, side, action, ...(detail ? { detail } : {}) });
+    o.history.push({
+      sync: model.name,
+      identity: o.identity ?? NEW_IDENTITY,
+      at: input.now,
+      side,
+      action,
+      ...(detail ? { detail } : {}),
+    });
   };
 
   // 1. Every linked pair.
@@ -103,7 +140,10 @@ export function decide(input: DecideInput): Outcome[] {
       const id = identityOf(model, side, r);
       if (id === null || linkByIdentity.has(id)) continue;
       let g = byIdentity.get(id);
-      if (!g) byIdentity.set(id, (g = { left: [], right: [] }));
+      if (!g) {
+        g = { left: [], right: [] };
+        byIdentity.set(id, g);
+      }
       g[side].push(r);
     }
   }
@@ -127,9 +167,15 @@ export function decide(input: DecideInput): Outcome[] {
   for (const side of SIDES) {
     for (const [key, q] of snap.held[side]) {
       const rec = snap.records[side].get(key);
-      if (snap.read[side].has(key) && (!rec || !rec.inScope)) {
+      if (snap.read[side].has(key) && !rec?.inScope) {
         gone.settles.push({ side, key });
-        gone.history.push({ sync: model.name, identity: q.identity ?? `${side}:${key}`, at: input.now, side, action: `released from quarantine (${q.reason}): record ${rec ? 'left scope' : 'deleted'}` });
+        gone.history.push({
+          sync: model.name,
+          identity: q.identity ?? `${side}:${key}`,
+          at: input.now,
+          side,
+          action: `released from quarantine (${q.reason}): record ${rec ? 'left scope' : 'deleted'}`,
+        });
       }
     }
   }
@@ -148,7 +194,10 @@ export function decide(input: DecideInput): Outcome[] {
     if ((lrec && !lrec.inScope) || (rrec && !rrec.inScope)) {
       // Leaving scope unlinks; the record still in scope is detached so it is not recreated over there.
       o.deleteLinkId = link.id!;
-      for (const [side, rec] of [['left', lrec], ['right', rrec]] as const) {
+      for (const [side, rec] of [
+        ['left', lrec],
+        ['right', rrec],
+      ] as const) {
         if (rec?.inScope) o.detach.push({ sync: model.name, side, key: rec.key, identity: link.identity });
       }
       note(o, 'engine', 'left scope: unlinked');
@@ -175,7 +224,12 @@ export function decide(input: DecideInput): Outcome[] {
       if (cur.left !== identity || cur.right !== identity) {
         let renamed: Side;
         if (cur.left !== identity && cur.right !== identity && cur.left !== cur.right) {
-          const w = conflictWinner(model.conflicts, model.sor, timeOf('left', lrec, link.leftAt), timeOf('right', rrec, link.rightAt));
+          const w = conflictWinner(
+            model.conflicts,
+            model.sor,
+            timeOf('left', lrec, link.leftAt),
+            timeOf('right', rrec, link.rightAt),
+          );
           renamed = w === 'right' ? 'right' : 'left';
         } else {
           renamed = cur.left !== identity ? 'left' : 'right';
@@ -186,8 +240,14 @@ export function decide(input: DecideInput): Outcome[] {
           (linkByIdentity.get(next) && linkByIdentity.get(next) !== link) ||
           carriers(target, next).some((r) => r.key !== recs[target].key);
         if (taken) {
-          quarantine(o, renamed, recs[renamed].key, identity, 'external_id_collision',
-            `external id renamed to ${JSON.stringify(next)} on ${renamed}, but ${target} already has a record with it`);
+          quarantine(
+            o,
+            renamed,
+            recs[renamed].key,
+            identity,
+            'external_id_collision',
+            `external id renamed to ${JSON.stringify(next)} on ${renamed}, but ${target} already has a record with it`,
+          );
           return o;
         }
         if (cur[target] !== next) {
@@ -198,11 +258,17 @@ export function decide(input: DecideInput): Outcome[] {
         identity = next;
       }
       for (const side of SIDES) {
-        const dups = carriers(side, identity);
+        const dups = freeCarriers(side, identity, link);
         if (dups.length > 1) {
           for (const d of dups) {
-            quarantine(o, side, d.key, identity, 'duplicate_external_id',
-              `${dups.length} records on ${side} have external id ${JSON.stringify(identity)}; give each its own value`);
+            quarantine(
+              o,
+              side,
+              d.key,
+              identity,
+              'duplicate_external_id',
+              `${dups.length} records on ${side} have external id ${JSON.stringify(identity)}; give each its own value`,
+            );
           }
           return o;
         }
@@ -210,16 +276,30 @@ export function decide(input: DecideInput): Outcome[] {
     } else {
       const n = otherSide(model.sor!);
       const nSide = sideOf(model, n);
+      const sSide = sideOf(model, model.sor!);
+      if (sSide.externalId && recs[model.sor!].values[sSide.externalId] !== recs[n].key) {
+        // S's own external-ID column holds N's key: kept right by the engine too.
+        extWrites[model.sor!][sSide.externalId] = coerce(recs[n].key, sSide.externalIdKind!) ?? recs[n].key;
+      }
       const curN = identityOf(model, n, recs[n]);
       if (curN !== identity) {
         extWrites[n][nSide.externalId!] = coerce(identity, nSide.externalIdKind!) ?? identity;
-        note(o, n, 'external id edited on the linked record: written back', { found: curN, restored: identity });
+        note(o, n, 'external id edited on the linked record: written back', {
+          found: curN,
+          restored: identity,
+        });
       }
-      for (const d of carriers(n, identity)) {
+      for (const d of freeCarriers(n, identity, link)) {
         if (d.key === recs[n].key) continue;
         handled[n].add(d.key);
-        quarantine(o, n, d.key, identity, 'duplicate_external_id',
-          `another ${n} record (key ${recs[n].key}) is already linked to ${model.sor} key ${identity}`);
+        quarantine(
+          o,
+          n,
+          d.key,
+          identity,
+          'duplicate_external_id',
+          `another ${n} record (key ${recs[n].key}) is already linked to ${model.sor} key ${identity}`,
+        );
       }
     }
 
@@ -227,25 +307,54 @@ export function decide(input: DecideInput): Outcome[] {
     const base: Base = Object.keys(retried).length > 0 ? { ...link.base, ...retried } : link.base;
     const leftAt = timeOf('left', lrec, link.leftAt);
     const rightAt = timeOf('right', rrec, link.rightAt);
-    const m = merge({ fields: model.fields, left: lrec.values, right: rrec.values, base, policy: model.conflicts, sor: model.sor, leftAt, rightAt });
+    const m = merge({
+      fields: model.fields,
+      left: lrec.values,
+      right: rrec.values,
+      base,
+      policy: model.conflicts,
+      sor: model.sor,
+      leftAt,
+      rightAt,
+    });
     if (m.held) return holdConflict(o, identity, recs, m.conflicts, base);
     if (m.invalid.length > 0) {
       const bad = m.invalid[0]!;
-      quarantine(o, otherSide(bad.side), recs[otherSide(bad.side)].key, identity, 'invalid_value', bad.message);
+      quarantine(
+        o,
+        otherSide(bad.side),
+        recs[otherSide(bad.side)].key,
+        identity,
+        'invalid_value',
+        bad.message,
+      );
       return o;
     }
     for (const side of SIDES) {
       const values = { ...m.writes[side], ...extWrites[side] };
-      if (Object.keys(values).length > 0) o.writes.push({ kind: 'update', side, key: recs[side].key, values });
+      if (Object.keys(values).length > 0)
+        o.writes.push({ kind: 'update', side, key: recs[side].key, values });
     }
-    for (const c of m.conflicts) note(o, 'engine', 'conflict', { field: c.field, left: c.left, right: c.right, winner: c.winner, policy: model.conflicts });
+    for (const c of m.conflicts)
+      note(o, 'engine', 'conflict', {
+        field: c.field,
+        left: c.left,
+        right: c.right,
+        winner: c.winner,
+        policy: model.conflicts,
+      });
     for (const side of SIDES) {
       const cols = Object.keys(m.writes[side]);
       if (cols.length > 0) note(o, otherSide(side), `updated ${side}`, { fields: cols });
     }
     o.settles.push({ side: 'left', key: lrec.key }, { side: 'right', key: rrec.key });
     const next: Link = { ...link, identity, base: m.base, leftAt, rightAt };
-    if (identity !== link.identity || !sameBase(m.base, link.base) || leftAt !== link.leftAt || rightAt !== link.rightAt) {
+    if (
+      identity !== link.identity ||
+      !sameBase(m.base, link.base) ||
+      leftAt !== link.leftAt ||
+      rightAt !== link.rightAt
+    ) {
       o.saveLink = next;
     }
     o.identity = identity;
@@ -258,7 +367,11 @@ export function decide(input: DecideInput): Outcome[] {
     o.deleteLinkId = link.id!;
     if (deleteAction(model, deleted) === 'ignore') {
       o.detach.push({ sync: model.name, side: surv, key: survivor.key, identity: link.identity });
-      note(o, deleted, `deleted on ${deleted}; deletes ${deleted}-to-${surv} are ignored: ${surv} record detached`);
+      note(
+        o,
+        deleted,
+        `deleted on ${deleted}; deletes ${deleted}-to-${surv} are ignored: ${surv} record detached`,
+      );
       return o;
     }
     const survivorChanged = model.fields.some((f) => {
@@ -270,7 +383,8 @@ export function decide(input: DecideInput): Outcome[] {
     if (survivorChanged) {
       // The delete's own capture time; if its event is not in this batch (it is further on in
       // the log), the time the engine saw it gone.
-      const deletedAt = input.deletedAt[deleted].get((deleted === 'left' ? link.leftKey : link.rightKey)!) ?? input.now;
+      const deletedAt =
+        input.deletedAt[deleted].get((deleted === 'left' ? link.leftKey : link.rightKey)!) ?? input.now;
       const survAt = timeOf(surv, survivor, surv === 'left' ? link.leftAt : link.rightAt) ?? input.now;
       const policy = model.conflicts === 'manual' ? 'newest-wins' : model.conflicts;
       const times = deleted === 'left' ? [deletedAt, survAt] : [survAt, deletedAt];
@@ -279,8 +393,18 @@ export function decide(input: DecideInput): Outcome[] {
       recreate = w === surv && !(policy === 'newest-wins' && deletedAt === survAt);
     }
     if (recreate) {
-      note(o, surv, `deleted on ${deleted} but updated on ${surv} and the update wins (${model.conflicts}): recreated on ${deleted}`);
-      planCreate(o, surv, survivor, model.mode === 'system-of-record' && model.sor === deleted ? null : link.identity, link);
+      note(
+        o,
+        surv,
+        `deleted on ${deleted} but updated on ${surv} and the update wins (${model.conflicts}): recreated on ${deleted}`,
+      );
+      planCreate(
+        o,
+        surv,
+        survivor,
+        model.mode === 'system-of-record' && model.sor === deleted ? null : link.identity,
+        link,
+      );
       return o;
     }
     o.writes.push({ kind: 'delete', side: surv, key: survivor.key });
@@ -289,19 +413,32 @@ export function decide(input: DecideInput): Outcome[] {
     return o;
   }
 
-  function decideUnlinked(identity: string, lefts: SourceRecord[], rights: SourceRecord[]): Outcome | undefined {
+  function decideUnlinked(
+    identity: string,
+    lefts: SourceRecord[],
+    rights: SourceRecord[],
+  ): Outcome | undefined {
     const o = emptyOutcome(identity);
     const group: Record<Side, SourceRecord[]> = { left: lefts, right: rights };
     for (const side of SIDES) for (const r of group[side]) handled[side].add(r.key);
-    if (group.left.some((r) => heldConflict('left', r.key)) || group.right.some((r) => heldConflict('right', r.key))) {
+    if (
+      group.left.some((r) => heldConflict('left', r.key)) ||
+      group.right.some((r) => heldConflict('right', r.key))
+    ) {
       return undefined;
     }
     const dupSides = SIDES.filter((s) => group[s].length > 1);
     if (dupSides.length > 0) {
       for (const side of dupSides) {
         for (const d of group[side]) {
-          quarantine(o, side, d.key, identity, 'duplicate_external_id',
-            `${group[side].length} records on ${side} have external id ${JSON.stringify(identity)}; give each its own value`);
+          quarantine(
+            o,
+            side,
+            d.key,
+            identity,
+            'duplicate_external_id',
+            `${group[side].length} records on ${side} have external id ${JSON.stringify(identity)}; give each its own value`,
+          );
         }
       }
       return o;
@@ -333,20 +470,65 @@ export function decide(input: DecideInput): Outcome[] {
       if (m.held) return holdConflict(o, identity, recs, m.conflicts, {});
       if (m.invalid.length > 0) {
         const bad = m.invalid[0]!;
-        quarantine(o, otherSide(bad.side), recs[otherSide(bad.side)].key, identity, 'invalid_value', bad.message);
+        quarantine(
+          o,
+          otherSide(bad.side),
+          recs[otherSide(bad.side)].key,
+          identity,
+          'invalid_value',
+          bad.message,
+        );
         return o;
       }
-      for (const side of SIDES) {
-        if (Object.keys(m.writes[side]).length > 0) o.writes.push({ kind: 'update', side, key: recs[side].key, values: m.writes[side] });
+      if (adoption) {
+        const sSide = sideOf(model, model.sor!);
+        const nKey = recs[otherSide(model.sor!)].key;
+        if (sSide.externalId && recs[model.sor!].values[sSide.externalId] !== nKey) {
+          m.writes[model.sor!][sSide.externalId] = coerce(nKey, sSide.externalIdKind!) ?? nKey;
+        }
       }
-      o.saveLink = { sync: model.name, identity, leftKey: l.key, rightKey: r.key, base: m.base, leftAt: timeOf('left', l, null), rightAt: timeOf('right', r, null) };
+      for (const side of SIDES) {
+        if (Object.keys(m.writes[side]).length > 0)
+          o.writes.push({ kind: 'update', side, key: recs[side].key, values: m.writes[side] });
+      }
+      o.saveLink = {
+        sync: model.name,
+        identity,
+        leftKey: l.key,
+        rightKey: r.key,
+        base: m.base,
+        leftAt: timeOf('left', l, null),
+        rightAt: timeOf('right', r, null),
+      };
       o.settles.push({ side: 'left', key: l.key }, { side: 'right', key: r.key });
-      note(o, 'engine', adoption ? 'adopted: linked to the existing record' : 'first meeting: linked', { left: l.key, right: r.key, conflicts: m.conflicts.length });
-      for (const c of m.conflicts) note(o, 'engine', 'conflict', { field: c.field, left: c.left, right: c.right, winner: c.winner });
+      note(o, 'engine', adoption ? 'adopted: linked to the existing record' : 'first meeting: linked', {
+        left: l.key,
+        right: r.key,
+        conflicts: m.conflicts.length,
+      });
+      for (const c of m.conflicts)
+        note(o, 'engine', 'conflict', { field: c.field, left: c.left, right: c.right, winner: c.winner });
       return o;
     }
     const side: Side = l ? 'left' : 'right';
     const rec = (l ?? r)!;
+    const bound =
+      model.mode === 'external-id'
+        ? carriers(otherSide(side), identity).find((x) => linkOfKey[otherSide(side)].has(x.key))
+        : undefined;
+    if (bound) {
+      // The other side already has a record with this identity, linked to another one (renamed
+      // or edited onto it): creating a second would collide. Held until the two are told apart.
+      quarantine(
+        o,
+        side,
+        rec.key,
+        identity,
+        'external_id_collision',
+        `${otherSide(side)} record ${bound.key} already carries ${JSON.stringify(identity)} (it is linked to another record); give one of them another value`,
+      );
+      return o;
+    }
     const det = snap.detached[side].get(rec.key);
     if (det && det.identity === identity) return undefined; // detached: never recreated
     if (det) o.undetach.push({ side, key: rec.key });
@@ -354,8 +536,14 @@ export function decide(input: DecideInput): Outcome[] {
       // N points at a SOR key: adoption is handled above; here the SOR has no such record.
       const sorRec = snap.records[model.sor!].get(identity);
       if (sorRec && !sorRec.inScope) return o.undetach.length ? o : undefined;
-      quarantine(o, side, rec.key, identity, 'orphan_external_id',
-        `${side}.${sideOf(model, side).externalId} = ${JSON.stringify(identity)} but ${model.sor} has no record with key ${identity}; clear it to create a new ${model.sor} record, or set it to an existing key`);
+      quarantine(
+        o,
+        side,
+        rec.key,
+        identity,
+        'orphan_external_id',
+        `${side}.${sideOf(model, side).externalId} = ${JSON.stringify(identity)} but ${model.sor} has no record with key ${identity}; clear it to create a new ${model.sor} record, or set it to an existing key`,
+      );
       return o;
     }
     planCreate(o, side, rec, identity, null);
@@ -363,7 +551,13 @@ export function decide(input: DecideInput): Outcome[] {
   }
 
   /** Creates `rec` (from `source`) on the other side. `identity` null: the new key becomes the identity. */
-  function planCreate(o: Outcome, source: Side, rec: SourceRecord, identity: string | null, replaces: Link | null) {
+  function planCreate(
+    o: Outcome,
+    source: Side,
+    rec: SourceRecord,
+    identity: string | null,
+    replaces: Link | null,
+  ) {
     const target = otherSide(source);
     const t = sideOf(model, target);
     const s = sideOf(model, source);
@@ -381,6 +575,9 @@ export function decide(input: DecideInput): Outcome[] {
       // A create in the SOR: the SOR assigns the key, then it is written back into N's external-ID column.
       writeBackColumn = s.externalId;
       if (t.externalId) values[t.externalId] = coerce(rec.key, t.externalIdKind!) ?? rec.key;
+    } else if (model.mode === 'system-of-record' && source === model.sor && s.externalId) {
+      // S's own external-ID column gets the key N assigns.
+      writeBackColumn = s.externalId;
     }
     o.writes.push({ kind: 'insert', side: target, values });
     const at = timeOf(source, rec, null);
@@ -409,20 +606,33 @@ export function decide(input: DecideInput): Outcome[] {
     const heldFp: Base = {};
     for (const c of conflicts) {
       const f = model.fields.find((x) => x.id === c.field)!;
-      heldFp[c.field] = [fingerprint(recs.left.values[f.left] ?? null), fingerprint(recs.right.values[f.right] ?? null)];
+      heldFp[c.field] = [
+        fingerprint(recs.left.values[f.left] ?? null),
+        fingerprint(recs.right.values[f.right] ?? null),
+      ];
     }
     void base;
     const side = model.sor ?? 'left';
-    quarantine(o, side, recs[side].key, identity, 'conflict',
+    quarantine(
+      o,
+      side,
+      recs[side].key,
+      identity,
+      'conflict',
       `${conflicts.map((c) => c.field).join(', ')} changed on both sides; edit the record to the value you want, then run \`tandem retry\``,
-      { otherKey: recs[otherSide(side)].key, fields: conflicts.map((c) => ({ field: c.field, left: c.left, right: c.right })), heldBase: heldFp });
+      {
+        otherKey: recs[otherSide(side)].key,
+        fields: conflicts.map((c) => ({ field: c.field, left: c.left, right: c.right })),
+        heldBase: heldFp,
+      },
+    );
     return o;
   }
 
   /** For a retried manual conflict: fingerprints as held, so the side edited since then wins. */
   function heldBase(q: QuarantineEntry | undefined): Base {
-    if (!q || q.reason !== 'conflict') return {};
-    return ((q.detail?.heldBase as Base | undefined) ?? {});
+    if (q?.reason !== 'conflict') return {};
+    return (q.detail?.heldBase as Base | undefined) ?? {};
   }
 }
 

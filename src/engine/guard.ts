@@ -11,7 +11,12 @@ export interface GuardTrip {
   linked: number;
 }
 
-export function guardTrips(guard: DeleteGuard | null, side: Side, deletes: number, linked: number): GuardTrip | null {
+export function guardTrips(
+  guard: DeleteGuard | null,
+  side: Side,
+  deletes: number,
+  linked: number,
+): GuardTrip | null {
   if (!guard || deletes === 0) return null;
   if (deletes >= guard.minRows && deletes > guard.maxFraction * linked) return { side, deletes, linked };
   return null;

@@ -4,10 +4,10 @@
  * config path it is at and how to fix it (exit 3: it needs the databases).
  */
 import type { SideConfig, SyncConfig } from '../config/model.js';
+import type { Connector } from '../connectors/connector.js';
 import { TandemError } from '../core/errors.js';
 import { buildFields, type SideModel, type SyncModel } from '../core/model.js';
 import type { ColumnKind, Side, TableInfo } from '../core/types.js';
-import type { Connector } from '../connectors/connector.js';
 
 export interface Warning {
   path: string;
@@ -21,7 +21,10 @@ export interface BuiltModel {
   tables: Record<Side, TableInfo>;
 }
 
-export async function buildSyncModel(sync: SyncConfig, connectors: Record<Side, Connector>): Promise<BuiltModel> {
+export async function buildSyncModel(
+  sync: SyncConfig,
+  connectors: Record<Side, Connector>,
+): Promise<BuiltModel> {
   const warnings: Warning[] = [];
   const tables = {} as Record<Side, TableInfo>;
   const sides = {} as Record<Side, SideModel>;
@@ -54,7 +57,8 @@ export async function buildSyncModel(sync: SyncConfig, connectors: Record<Side, 
       }
     }
   }
-  const kindOf = (side: Side, col: string): ColumnKind => tables[side].columns.find((c) => c.name === col)!.kind;
+  const kindOf = (side: Side, col: string): ColumnKind =>
+    tables[side].columns.find((c) => c.name === col)!.kind;
   const fields = buildFields(
     sync,
     pairs.map((p) => ({ ...p, leftKind: kindOf('left', p.left), rightKind: kindOf('right', p.right) })),
@@ -110,7 +114,12 @@ function buildSide(
   }
   const keyCol = has(key);
   if (!keyCol) {
-    throw new TandemError('COLUMN_MISSING', `key column ${key} does not exist in ${cfg.table}`, `correct \`key:\` at ${path}.key`, `${path}.key`);
+    throw new TandemError(
+      'COLUMN_MISSING',
+      `key column ${key} does not exist in ${cfg.table}`,
+      `correct \`key:\` at ${path}.key`,
+      `${path}.key`,
+    );
   }
   for (const [what, col] of [
     ['external_id', cfg.externalId],
@@ -153,7 +162,9 @@ function buildSide(
     model.externalId = cfg.externalId;
     model.externalIdKind = has(cfg.externalId)!.kind;
     model.externalIdUnique =
-      info.uniqueIndexes.some((u) => u.columns.length === 1 && u.columns[0] === cfg.externalId && !u.caseInsensitive) ||
+      info.uniqueIndexes.some(
+        (u) => u.columns.length === 1 && u.columns[0] === cfg.externalId && !u.caseInsensitive,
+      ) ||
       (info.primaryKey.length === 1 && info.primaryKey[0] === cfg.externalId);
   }
   if (cfg.updatedAt) model.updatedAt = cfg.updatedAt;

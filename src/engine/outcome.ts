@@ -2,8 +2,9 @@
  * What the engine decided for one identity: the writes to make, and what to
  * record once they land. Decisions are made by decide.ts, carried out by apply.ts.
  */
-import type { Row, Side } from '../core/types.js';
+
 import type { Base } from '../core/merge.js';
+import type { Row, Side } from '../core/types.js';
 import type { Detached, HistoryEntry, Link, QuarantineEntry } from '../state/store.js';
 
 export type PlannedWrite =
@@ -40,6 +41,9 @@ export interface Outcome {
   settles: { side: Side; key: string }[];
   history: HistoryEntry[];
 }
+
+/** History of a create in the SOR is written under this until the SOR has assigned the key. */
+export const NEW_IDENTITY = '\u0000new';
 
 export function emptyOutcome(identity: string | null): Outcome {
   return { identity, writes: [], detach: [], undetach: [], quarantine: [], settles: [], history: [] };

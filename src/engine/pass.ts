@@ -8,10 +8,10 @@
 import { sideOf } from '../core/model.js';
 import { otherSide, type Side } from '../core/types.js';
 import { addCounts, type BatchCounts, emptyCounts } from './apply.js';
-import { type DirtySet, emptyDirty, runBatch } from './batch.js';
+import { emptyDirty, runBatch } from './batch.js';
 import type { SyncContext } from './context.js';
-import { type GuardTrip, guardMessage, guardTrips } from './guard.js';
 import { checkSchema } from './drift.js';
+import { type GuardTrip, guardMessage, guardTrips } from './guard.js';
 import { recoverIntents } from './recover.js';
 
 export interface PassOptions {
@@ -42,11 +42,16 @@ export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<Pass
   await checkSchema(ctx);
   const status = await store.status(model.name);
   if (!opts.dryRun) await recoverIntents(ctx);
-  const cursors = { left: await store.cursor(model.name, 'left'), right: await store.cursor(model.name, 'right') };
+  const cursors = {
+    left: await store.cursor(model.name, 'left'),
+    right: await store.cursor(model.name, 'right'),
+  };
   const full = opts.full || cursors.left === null || cursors.right === null || status.fullScanDue;
   const linked = await store.countLinks(model.name);
   const confirmed = status.deletesConfirmed;
-  const result = full ? await fullPass(ctx, opts, linked, confirmed) : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
+  const result = full
+    ? await fullPass(ctx, opts, linked, confirmed)
+    : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
   const quarantined = await store.countQuarantined(model.name);
   if (!opts.dryRun) {
     await store.setStatus(model.name, {
@@ -150,13 +155,19 @@ async function capturePass(
     if (opts.stop?.requested) break;
   }
   if (!opts.dryRun) {
-    for (const side of SIDES) if (pos[side] !== start[side]) await connectors[side].pruneChanges(sideOf(model, side).spec, pos[side]);
+    for (const side of SIDES)
+      if (pos[side] !== start[side]) await connectors[side].pruneChanges(sideOf(model, side).spec, pos[side]);
   }
   return { counts, guard: null, full: false, lagMs };
 }
 
 /** Deletes waiting in capture on `side` for records that are linked. */
-async function countLinkedDeletes(ctx: SyncContext, side: Side, from: string, pageSize: number): Promise<number> {
+async function countLinkedDeletes(
+  ctx: SyncContext,
+  side: Side,
+  from: string,
+  pageSize: number,
+): Promise<number> {
   const { model, connectors, store } = ctx;
   let pos = from;
   let n = 0;
@@ -195,7 +206,8 @@ async function fullPass(
   // creates (later user inserts are captured and replayed): it needs no scan of its own.
   const emptyAtStart: Record<Side, boolean> = { left: false, right: false };
   if (freshState) {
-    for (const side of SIDES) emptyAtStart[side] = (await connectors[side].count(sideOf(model, side).spec)) === 0;
+    for (const side of SIDES)
+      emptyAtStart[side] = (await connectors[side].count(sideOf(model, side).spec)) === 0;
   }
   let done = 0;
   // Dry runs link nothing, so they remember which right records the left scan already planned for.

@@ -9,10 +9,11 @@
  * for a user's change. Writes that did not land are simply made again by the
  * replay (capture cursors were not advanced).
  */
+
+import type { WriteReceipt } from '../connectors/connector.js';
 import type { Base } from '../core/merge.js';
 import { sideOf } from '../core/model.js';
 import type { Side } from '../core/types.js';
-import type { WriteReceipt } from '../connectors/connector.js';
 import type { BatchCommit, Intent, Link } from '../state/store.js';
 import type { SyncContext } from './context.js';
 
@@ -24,7 +25,9 @@ export async function recoverIntents(ctx: SyncContext): Promise<number> {
   for (const intent of intents) {
     const receipts: Partial<Record<Side, WriteReceipt>> = {};
     for (const side of SIDES) {
-      const r = (await connectors[side].readReceipts(sideOf(model, side).spec, [intent.token])).get(intent.token);
+      const r = (await connectors[side].readReceipts(sideOf(model, side).spec, [intent.token])).get(
+        intent.token,
+      );
       if (r) receipts[side] = r;
     }
     const commit = await settle(ctx, intent, receipts);
@@ -41,14 +44,23 @@ export async function recoverIntents(ctx: SyncContext): Promise<number> {
       if (receipts[side]) await connectors[side].forgetReceipts(sideOf(model, side).spec, [intent.token]);
     }
     ctx.log.info(
-      { sync: model.name, landed: Object.keys(receipts), creates: intent.creates.length, links: intent.links.length },
+      {
+        sync: model.name,
+        landed: Object.keys(receipts),
+        creates: intent.creates.length,
+        links: intent.links.length,
+      },
       'recovered a batch interrupted by a stop',
     );
   }
   return intents.length;
 }
 
-async function settle(ctx: SyncContext, intent: Intent, receipts: Partial<Record<Side, WriteReceipt>>): Promise<BatchCommit> {
+async function settle(
+  ctx: SyncContext,
+  intent: Intent,
+  receipts: Partial<Record<Side, WriteReceipt>>,
+): Promise<BatchCommit> {
   const { model, store } = ctx;
   const commit: BatchCommit = {
     sync: model.name,
@@ -70,7 +82,7 @@ async function settle(ctx: SyncContext, intent: Intent, receipts: Partial<Record
     if (key === undefined) continue;
     const identity = c.identity ?? key;
     const taken = await store.linksByIdentities(model.name, [identity]);
-    if (taken.length > 0) continue;
+    if (taken.some((l) => l.id !== c.replacesLinkId)) continue;
     commit.upsertLinks.push({
       sync: model.name,
       identity,
@@ -81,11 +93,24 @@ async function settle(ctx: SyncContext, intent: Intent, receipts: Partial<Record
       rightAt: c.rightAt,
     });
     if (c.replacesLinkId !== undefined) commit.deleteLinks.push(c.replacesLinkId);
-    commit.history.push({ sync: model.name, identity, at, side: 'engine', action: `recovered after a stop: created on ${c.target}, linked` });
+    commit.history.push({
+      sync: model.name,
+      identity,
+      at,
+      side: 'engine',
+      action: `recovered after a stop: created on ${c.target}, linked`,
+    });
   }
 
   // Updates: each field's base moves to what was written only where that write landed.
-  const current = new Map((await store.linksByIds(model.name, intent.links.map((l) => l.planned.id))).map((l) => [l.id!, l]));
+  const current = new Map(
+    (
+      await store.linksByIds(
+        model.name,
+        intent.links.map((l) => l.planned.id),
+      )
+    ).map((l) => [l.id!, l]),
+  );
   for (const l of intent.links) {
     const now = current.get(l.planned.id);
     if (!now) continue;

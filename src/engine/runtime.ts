@@ -4,10 +4,10 @@
  */
 import pino from 'pino';
 import type { TandemConfig } from '../config/model.js';
-import { TandemError } from '../core/errors.js';
-import type { Side } from '../core/types.js';
 import type { Connector } from '../connectors/connector.js';
 import { openConnector } from '../connectors/open.js';
+import { TandemError } from '../core/errors.js';
+import type { Side } from '../core/types.js';
 import { SqliteStateStore } from '../state/sqlite-store.js';
 import type { StateStore } from '../state/store.js';
 import type { SyncContext } from './context.js';
@@ -65,11 +65,18 @@ export function connectorFor(rt: Runtime, name: string, path: string): Connector
   let c = rt.connectors.get(name);
   if (!c) {
     const conn = rt.config.connections[name];
-    if (!conn) throw new TandemError('CONFIG_INVALID', `connection ${name} is not defined`, 'define it under connections:', path);
+    if (!conn)
+      throw new TandemError(
+        'CONFIG_INVALID',
+        `connection ${name} is not defined`,
+        'define it under connections:',
+        path,
+      );
     try {
       c = openConnector(conn.url);
     } catch (e) {
-      if (e instanceof TandemError) throw new TandemError(e.code, e.message, e.fix, `connections.${name}.url`);
+      if (e instanceof TandemError)
+        throw new TandemError(e.code, e.message, e.fix, `connections.${name}.url`);
       throw e;
     }
     rt.connectors.set(name, c);
@@ -77,9 +84,17 @@ export function connectorFor(rt: Runtime, name: string, path: string): Connector
   return c;
 }
 
-export async function syncContext(rt: Runtime, syncName: string): Promise<{ ctx: SyncContext; built: BuiltModel }> {
+export async function syncContext(
+  rt: Runtime,
+  syncName: string,
+): Promise<{ ctx: SyncContext; built: BuiltModel }> {
   const sync = rt.config.syncs.find((s) => s.name === syncName);
-  if (!sync) throw new TandemError('SYNC_UNKNOWN', `no sync named ${syncName}`, `choose one of: ${rt.config.syncs.map((s) => s.name).join(', ')}`);
+  if (!sync)
+    throw new TandemError(
+      'SYNC_UNKNOWN',
+      `no sync named ${syncName}`,
+      `choose one of: ${rt.config.syncs.map((s) => s.name).join(', ')}`,
+    );
   const connectors: Record<Side, Connector> = {
     left: connectorFor(rt, sync.left.connection, `syncs.${sync.name}.left.connection`),
     right: connectorFor(rt, sync.right.connection, `syncs.${sync.name}.right.connection`),
@@ -100,7 +115,11 @@ export async function syncContext(rt: Runtime, syncName: string): Promise<{ ctx:
 export function selectSyncs(config: TandemConfig, only?: string): string[] {
   if (!only) return config.syncs.map((s) => s.name);
   if (!config.syncs.some((s) => s.name === only)) {
-    throw new TandemError('SYNC_UNKNOWN', `no sync named ${only}`, `choose one of: ${config.syncs.map((s) => s.name).join(', ')}`);
+    throw new TandemError(
+      'SYNC_UNKNOWN',
+      `no sync named ${only}`,
+      `choose one of: ${config.syncs.map((s) => s.name).join(', ')}`,
+    );
   }
   return [only];
 }

@@ -4,11 +4,12 @@
  * record that carries the same identities (to find counterparts, duplicates and
  * collisions) and the held (quarantined) and detached entries.
  */
+
+import type { Connector } from '../connectors/connector.js';
 import { identityIsKey, identityOf } from '../core/identity.js';
 import type { SyncModel } from '../core/model.js';
 import { sideOf } from '../core/model.js';
 import type { Side, SourceRecord } from '../core/types.js';
-import type { Connector } from '../connectors/connector.js';
 import type { Detached, Link, QuarantineEntry, StateStore } from '../state/store.js';
 
 export interface Snapshot {
@@ -97,7 +98,8 @@ export async function gatherSnapshot(
     const keys = [...new Set(dirty[side])];
     if (!opts.freshState) {
       await linksOfKeys(side, keys);
-      for (const q of await store.quarantinedByKeys(model.name, side, keys)) if (q.identity) heldIdentities.push(q.identity);
+      for (const q of await store.quarantinedByKeys(model.name, side, keys))
+        if (q.identity) heldIdentities.push(q.identity);
     }
     await readKeys(side, keys);
   }
@@ -149,7 +151,8 @@ export async function gatherSnapshot(
     // A fresh state holds no detachment; holds made earlier in this pass are simply made again.
     if (opts.freshState) continue;
     for (const d of await store.detachedByKeys(model.name, side, keys)) snap.detached[side].set(d.key, d);
-    for (const q of await store.quarantinedByKeys(model.name, side, keys)) snap.held[side].set(q.recordKey, q);
+    for (const q of await store.quarantinedByKeys(model.name, side, keys))
+      snap.held[side].set(q.recordKey, q);
   }
   return snap;
 

@@ -5,15 +5,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Side } from '../core/types.js';
 import { TandemError } from '../core/errors.js';
+import type { Side } from '../core/types.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import type {
   BatchCommit,
   Detached,
   HistoryEntry,
-  Link,
   Intent,
+  Link,
   QuarantineEntry,
   StateStore,
   SyncStatus,
@@ -140,7 +140,11 @@ export class SqliteStateStore implements StateStore {
     return rows.map(toLink);
   }
 
-  async linkMarks(sync: string, side: Side, keys: string[]): Promise<Map<string, { id: number; seen: number }>> {
+  async linkMarks(
+    sync: string,
+    side: Side,
+    keys: string[],
+  ): Promise<Map<string, { id: number; seen: number }>> {
     const out = new Map<string, { id: number; seen: number }>();
     if (keys.length === 0) return out;
     const col = keyColumn(side);
@@ -174,7 +178,8 @@ export class SqliteStateStore implements StateStore {
   }
 
   async maxLinkId(sync: string): Promise<number> {
-    return (this.st('SELECT coalesce(max(id), 0) AS n FROM links WHERE sync = ?').get(sync) as { n: number }).n;
+    return (this.st('SELECT coalesce(max(id), 0) AS n FROM links WHERE sync = ?').get(sync) as { n: number })
+      .n;
   }
 
   async isFresh(sync: string): Promise<boolean> {
@@ -201,7 +206,13 @@ export class SqliteStateStore implements StateStore {
     ).run(pass, sync, maxId, JSON.stringify(keys));
   }
 
-  async unseenLinks(sync: string, pass: number, maxId: number, afterId: number, limit: number): Promise<Link[]> {
+  async unseenLinks(
+    sync: string,
+    pass: number,
+    maxId: number,
+    afterId: number,
+    limit: number,
+  ): Promise<Link[]> {
     const rows = this.st(
       `SELECT * FROM links WHERE sync = ? AND id > ? AND id <= ? AND (left_seen != ? OR right_seen != ?)
        ORDER BY id LIMIT ?`,
@@ -240,7 +251,12 @@ export class SqliteStateStore implements StateStore {
       created_at: string;
       body: string;
     }[];
-    return rows.map((r) => ({ sync: r.sync, token: r.token, createdAt: r.created_at, ...JSON.parse(r.body) }));
+    return rows.map((r) => ({
+      sync: r.sync,
+      token: r.token,
+      createdAt: r.created_at,
+      ...JSON.parse(r.body),
+    }));
   }
 
   async linksByIds(sync: string, ids: number[]): Promise<Link[]> {
@@ -323,7 +339,9 @@ export class SqliteStateStore implements StateStore {
 
   async takeRetry(sync: string, side: Side, limit: number): Promise<string[]> {
     return (
-      this.st('SELECT key FROM retry WHERE sync = ? AND side = ? LIMIT ?').all(sync, side, limit) as { key: string }[]
+      this.st('SELECT key FROM retry WHERE sync = ? AND side = ? LIMIT ?').all(sync, side, limit) as {
+        key: string;
+      }[]
     ).map((r) => r.key);
   }
 
@@ -461,7 +479,14 @@ export class SqliteStateStore implements StateStore {
       }
       for (const t of b.removeIntents) delIntent.run(t);
       for (const h of b.history) {
-        addHistory.run(b.sync, h.identity, h.at, h.side, h.action, h.detail ? JSON.stringify(h.detail) : null);
+        addHistory.run(
+          b.sync,
+          h.identity,
+          h.at,
+          h.side,
+          h.action,
+          h.detail ? JSON.stringify(h.detail) : null,
+        );
       }
       for (const side of ['left', 'right'] as const) {
         const pos = b.cursors?.[side];
@@ -472,7 +497,16 @@ export class SqliteStateStore implements StateStore {
 
   async forget(sync: string): Promise<void> {
     this.db.transaction(() => {
-      for (const t of ['links', 'detached', 'intents', 'cursors', 'quarantine', 'retry', 'history', 'sync_status']) {
+      for (const t of [
+        'links',
+        'detached',
+        'intents',
+        'cursors',
+        'quarantine',
+        'retry',
+        'history',
+        'sync_status',
+      ]) {
         this.db.prepare(`DELETE FROM ${t} WHERE sync = ?`).run(sync);
       }
     })();

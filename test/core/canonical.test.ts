@@ -73,9 +73,12 @@ describe('normalizeDecimal', () => {
     expect(normalizeDecimal(input)).toBe(out);
   });
 
-  it.each(['', '.', '-', 'e5', '1e', 'abc', '1.2.3', '0x10', 'NaN', 'Infinity', '1,5'])('rejects %j', (input) => {
-    expect(normalizeDecimal(input)).toBeUndefined();
-  });
+  it.each(['', '.', '-', 'e5', '1e', 'abc', '1.2.3', '0x10', 'NaN', 'Infinity', '1,5'])(
+    'rejects %j',
+    (input) => {
+      expect(normalizeDecimal(input)).toBeUndefined();
+    },
+  );
 
   it('property: output is canonical and idempotent', () => {
     fc.assert(
@@ -108,13 +111,17 @@ describe('normalizeDecimal', () => {
 
   it('property: two spellings of one value normalize alike', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.integer({ min: 0, max: 15 }), (m, shift) => {
-        // m × 10^-shift written plainly and in exponent form.
-        const digits = (m < 0n ? -m : m).toString().padStart(shift + 1, '0');
-        const plain = `${m < 0n ? '-' : ''}${digits.slice(0, digits.length - shift)}${shift ? `.${digits.slice(-shift)}` : ''}`;
-        const sci = `${m.toString()}e-${shift}`;
-        expect(normalizeDecimal(plain)).toBe(normalizeDecimal(sci));
-      }),
+      fc.property(
+        fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }),
+        fc.integer({ min: 0, max: 15 }),
+        (m, shift) => {
+          // m × 10^-shift written plainly and in exponent form.
+          const digits = (m < 0n ? -m : m).toString().padStart(shift + 1, '0');
+          const plain = `${m < 0n ? '-' : ''}${digits.slice(0, digits.length - shift)}${shift ? `.${digits.slice(-shift)}` : ''}`;
+          const sci = `${m.toString()}e-${shift}`;
+          expect(normalizeDecimal(plain)).toBe(normalizeDecimal(sci));
+        },
+      ),
     );
   });
 });
@@ -268,7 +275,18 @@ describe('coerce', () => {
   });
 
   it('null stays null in every kind', () => {
-    for (const kind of ['text', 'integer', 'decimal', 'float', 'boolean', 'date', 'timestamp', 'time', 'json', 'bytes'] as ColumnKind[]) {
+    for (const kind of [
+      'text',
+      'integer',
+      'decimal',
+      'float',
+      'boolean',
+      'date',
+      'timestamp',
+      'time',
+      'json',
+      'bytes',
+    ] as ColumnKind[]) {
       expect(coerce(null, kind)).toBeNull();
     }
   });
@@ -285,12 +303,30 @@ describe('coerce', () => {
     ['decimal', decimalText.map((t) => normalizeDecimal(t)!)],
     ['float', fc.double({ noNaN: true, noDefaultInfinity: true }).map(floatText)],
     ['boolean', fc.boolean()],
-    ['date', fc.date({ min: new Date('1000-01-01'), max: new Date('9999-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10))],
+    [
+      'date',
+      fc
+        .date({ min: new Date('1000-01-01'), max: new Date('9999-12-31'), noInvalidDate: true })
+        .map((d) => d.toISOString().slice(0, 10)),
+    ],
     [
       'timestamp',
-      fc.date({ min: new Date('1000-01-01'), max: new Date('9999-12-31'), noInvalidDate: true }).map((d) => normalizeTimestamp(d)!),
+      fc
+        .date({ min: new Date('1000-01-01'), max: new Date('9999-12-31'), noInvalidDate: true })
+        .map((d) => normalizeTimestamp(d)!),
     ],
-    ['time', fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 })).map(([h, m, s]) => normalizeTime(`${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`)!)],
+    [
+      'time',
+      fc
+        .tuple(
+          fc.integer({ min: 0, max: 23 }),
+          fc.integer({ min: 0, max: 59 }),
+          fc.integer({ min: 0, max: 59 }),
+        )
+        .map(
+          ([h, m, s]) => normalizeTime(`${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`)!,
+        ),
+    ],
     ['json', fc.jsonValue().map((v) => canonicalJson(JSON.stringify(v))!)],
     ['bytes', fc.uint8Array({ maxLength: 16 }).map((b) => `\\x${Buffer.from(b).toString('hex')}`)],
   ];
@@ -319,7 +355,13 @@ describe('coerce', () => {
     ['integer', 'float', fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }).map(String)],
     ['boolean', 'integer', fc.boolean()],
     ['boolean', 'json', fc.boolean()],
-    ['timestamp', 'text', fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => normalizeTimestamp(d)!)],
+    [
+      'timestamp',
+      'text',
+      fc
+        .date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+        .map((d) => normalizeTimestamp(d)!),
+    ],
   ];
 
   it.each(numeric)('property: %s → %s → back round-trips', (kind, via, arb) => {
@@ -335,11 +377,15 @@ describe('coerce', () => {
   it('property: coerce is idempotent for any text in any kind', () => {
     const kinds = canonicalOf.map(([k]) => k);
     fc.assert(
-      fc.property(fc.oneof(fc.string(), decimalText, fc.constantFrom('true', 'no', '2024-01-02', '{"a":1}')), fc.constantFrom(...kinds), (text, kind) => {
-        const once = coerce(text, kind);
-        if (once === undefined) return;
-        expect(coerce(once, kind)).toBe(once);
-      }),
+      fc.property(
+        fc.oneof(fc.string(), decimalText, fc.constantFrom('true', 'no', '2024-01-02', '{"a":1}')),
+        fc.constantFrom(...kinds),
+        (text, kind) => {
+          const once = coerce(text, kind);
+          if (once === undefined) return;
+          expect(coerce(once, kind)).toBe(once);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

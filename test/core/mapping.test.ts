@@ -80,7 +80,12 @@ describe('mapValue', () => {
   });
 
   it('maps booleans through a value map by their text', () => {
-    const f = field({ left: 'flag', leftKind: 'boolean', rightKind: 'text', values: { true: 'Y', false: 'N' } });
+    const f = field({
+      left: 'flag',
+      leftKind: 'boolean',
+      rightKind: 'text',
+      values: { true: 'Y', false: 'N' },
+    });
     expect(mapValue(f, 'left', true)).toBe('Y');
     expect(mapValue(f, 'right', 'N')).toBe(false);
   });
@@ -123,18 +128,32 @@ describe('inStep', () => {
   });
 
   const textValue = fc.oneof(fc.constant(null), fc.constantFrom('a', 'b', 'c', 'A', 'B', 'I', ''));
-  const valueMap = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'x'), fc.constantFrom<Canonical>('A', 'B', 'I', 'x', null), {
-    maxKeys: 4,
-  });
+  const valueMap = fc.dictionary(
+    fc.constantFrom('a', 'b', 'c', 'x'),
+    fc.constantFrom<Canonical>('A', 'B', 'I', 'x', null),
+    {
+      maxKeys: 4,
+    },
+  );
 
   it('property: what the mapping makes of a value is in step with it, from either side', () => {
     fc.assert(
-      fc.property(valueMap, fc.option(fc.constantFrom('a', 'A', 'n'), { nil: undefined }), textValue, fc.boolean(), (values, def, v, fromLeft) => {
-        const f = field({ left: 's', values, ...(def !== undefined ? { default: fromLeft ? { right: def } : { left: def } } : {}) });
-        const mapped = mapValue(f, fromLeft ? 'left' : 'right', v);
-        expect(mapped).toBeDefined();
-        expect(fromLeft ? inStep(f, v, mapped!) : inStep(f, mapped!, v)).toBe(true);
-      }),
+      fc.property(
+        valueMap,
+        fc.option(fc.constantFrom('a', 'A', 'n'), { nil: undefined }),
+        textValue,
+        fc.boolean(),
+        (values, def, v, fromLeft) => {
+          const f = field({
+            left: 's',
+            values,
+            ...(def !== undefined ? { default: fromLeft ? { right: def } : { left: def } } : {}),
+          });
+          const mapped = mapValue(f, fromLeft ? 'left' : 'right', v);
+          expect(mapped).toBeDefined();
+          expect(fromLeft ? inStep(f, v, mapped!) : inStep(f, mapped!, v)).toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -150,13 +169,17 @@ describe('inStep', () => {
 
   it('property: for a one-to-one map, mapping there and back is the identity', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 0, maxLength: 4 }), fc.constantFrom('a', 'b', 'c', 'd', 'z'), (keys, v) => {
-        // A bijection onto fresh right values: left key k ↔ right `R_k`.
-        const values = Object.fromEntries(keys.map((k) => [k, `R_${k}`]));
-        const f = field({ left: 's', values });
-        const there = mapValue(f, 'left', v)!;
-        expect(mapValue(f, 'right', there)).toBe(v);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 0, maxLength: 4 }),
+        fc.constantFrom('a', 'b', 'c', 'd', 'z'),
+        (keys, v) => {
+          // A bijection onto fresh right values: left key k ↔ right `R_k`.
+          const values = Object.fromEntries(keys.map((k) => [k, `R_${k}`]));
+          const f = field({ left: 's', values });
+          const there = mapValue(f, 'left', v)!;
+          expect(mapValue(f, 'right', there)).toBe(v);
+        },
+      ),
     );
   });
 });

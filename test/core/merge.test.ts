@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 import type { ConflictPolicy } from '../../src/config/model.js';
 import { fingerprint } from '../../src/core/fingerprint.js';
 import { inStep, mapValue } from '../../src/core/mapping.js';
-import { type Base, conflictWinner, createValues, type MergeInput, type MergeResult, merge } from '../../src/core/merge.js';
+import {
+  type Base,
+  conflictWinner,
+  createValues,
+  type MergeInput,
+  type MergeResult,
+  merge,
+} from '../../src/core/merge.js';
 import type { FieldModel } from '../../src/core/model.js';
 import type { Canonical, Row, Side } from '../../src/core/types.js';
 import { type FieldSpec, fields } from './fields.js';
@@ -17,7 +24,13 @@ import { type FieldSpec, fields } from './fields.js';
 const POLICIES: ConflictPolicy[] = ['system-of-record', 'newest-wins', 'left-wins', 'right-wins', 'manual'];
 const AUTOMATIC: ConflictPolicy[] = POLICIES.filter((p) => p !== 'manual');
 
-function input(fs: FieldModel[], left: Row, right: Row, base: Base | null, extra: Partial<MergeInput> = {}): MergeInput {
+function input(
+  fs: FieldModel[],
+  left: Row,
+  right: Row,
+  base: Base | null,
+  extra: Partial<MergeInput> = {},
+): MergeInput {
   return { fields: fs, left, right, base, policy: 'left-wins', leftAt: null, rightAt: null, ...extra };
 }
 
@@ -54,12 +67,17 @@ describe('merge: unit', () => {
     expect(m.writes).toEqual({ left: { email: 'b@x' }, right: { full_name: 'Anne' } });
     expect(m.conflicts).toEqual([]);
     expect(m.held).toBe(false);
-    expect(m.base).toEqual({ email: [fingerprint('b@x'), fingerprint('b@x')], 'name:full_name': [fingerprint('Anne'), fingerprint('Anne')] });
+    expect(m.base).toEqual({
+      email: [fingerprint('b@x'), fingerprint('b@x')],
+      'name:full_name': [fingerprint('Anne'), fingerprint('Anne')],
+    });
   });
 
   it('both sides changed to the same value: nothing to write, no conflict', () => {
     const base = baseOf(fs, { email: 'a', name: 'n' }, { email: 'a', full_name: 'n' });
-    const m = merge(input(fs, { email: 'b', name: 'n' }, { email: 'b', full_name: 'n' }, base, { policy: 'manual' }));
+    const m = merge(
+      input(fs, { email: 'b', name: 'n' }, { email: 'b', full_name: 'n' }, base, { policy: 'manual' }),
+    );
     expect(m.writes).toEqual(noWrites);
     expect(m.conflicts).toEqual([]);
   });
@@ -91,7 +109,11 @@ describe('merge: unit', () => {
   });
 
   it('first meeting: every differing field is a conflict settled by the policy', () => {
-    const m = merge(input(fs, { email: 'L', name: 'same' }, { email: 'R', full_name: 'same' }, null, { policy: 'right-wins' }));
+    const m = merge(
+      input(fs, { email: 'L', name: 'same' }, { email: 'R', full_name: 'same' }, null, {
+        policy: 'right-wins',
+      }),
+    );
     expect(m.writes).toEqual({ left: { email: 'R' }, right: {} });
     expect(m.conflicts.map((c) => c.field)).toEqual(['email']);
   });
@@ -120,7 +142,10 @@ describe('merge: unit', () => {
     // (a replay, or any later look at this record) must not copy '1' back over left's null.
     const fs1 = fields({ left: 'phone', null: 'skip' });
     const base = baseOf(fs1, { phone: '1' }, { phone: '1' });
-    for (const extra of [{ policy: 'right-wins' as const }, { policy: 'system-of-record' as const, sor: 'right' as const }]) {
+    for (const extra of [
+      { policy: 'right-wins' as const },
+      { policy: 'system-of-record' as const, sor: 'right' as const },
+    ]) {
       const first = merge(input(fs1, { phone: null }, { phone: '1' }, base, extra));
       expect(first.writes).toEqual(noWrites);
       const again = merge(input(fs1, { phone: null }, { phone: '1' }, first.base, extra));
@@ -136,7 +161,11 @@ describe('merge: unit', () => {
   });
 
   it('a many-to-one value map: a change that is still in step writes nothing', () => {
-    const fs1 = fields({ left: 'status', right: 'state', values: { active: 'A', enabled: 'A', inactive: 'I' } });
+    const fs1 = fields({
+      left: 'status',
+      right: 'state',
+      values: { active: 'A', enabled: 'A', inactive: 'I' },
+    });
     const base = baseOf(fs1, { status: 'active' }, { state: 'A' });
     const m = merge(input(fs1, { status: 'enabled' }, { state: 'A' }, base));
     expect(m.writes).toEqual(noWrites);
@@ -168,7 +197,10 @@ describe('merge: unit', () => {
     });
 
     it('reports values the target cannot hold', () => {
-      const fs2 = fields({ left: 'qty', leftKind: 'integer', rightKind: 'integer' }, { left: 'x', rightKind: 'integer' });
+      const fs2 = fields(
+        { left: 'qty', leftKind: 'integer', rightKind: 'integer' },
+        { left: 'x', rightKind: 'integer' },
+      );
       const cv = createValues(fs2, 'left', { qty: '1', x: 'abc' });
       expect(cv.invalid).toEqual([expect.objectContaining({ side: 'right', field: 'x' })]);
     });
@@ -193,10 +225,19 @@ const genField = (name: string, opts: { nullSkip: boolean; oneWay: boolean }): f
   fc.oneof(
     fc
       .record({
-        values: fc.option(fc.dictionary(fc.constantFrom('a', 'b', 'c'), fc.constantFrom<Canonical>('A', 'B', 'I', 'a', null), { maxKeys: 3 }), { nil: undefined }),
+        values: fc.option(
+          fc.dictionary(
+            fc.constantFrom('a', 'b', 'c'),
+            fc.constantFrom<Canonical>('A', 'B', 'I', 'a', null),
+            { maxKeys: 3 },
+          ),
+          { nil: undefined },
+        ),
         defaultRight: fc.option(fc.constantFrom('A', 'c'), { nil: undefined }),
         defaultLeft: fc.option(fc.constantFrom('a', 'I'), { nil: undefined }),
-        direction: opts.oneWay ? fc.constantFrom('both', 'both', 'left-to-right', 'right-to-left') : fc.constant('both'),
+        direction: opts.oneWay
+          ? fc.constantFrom('both', 'both', 'left-to-right', 'right-to-left')
+          : fc.constant('both'),
         nullSkip: opts.nullSkip ? fc.boolean() : fc.constant(false),
       })
       .map(
@@ -208,7 +249,12 @@ const genField = (name: string, opts: { nullSkip: boolean; oneWay: boolean }): f
             null: r.nullSkip ? 'skip' : 'clear',
             ...(r.values ? { values: r.values } : {}),
             ...(r.defaultLeft !== undefined || r.defaultRight !== undefined
-              ? { default: { ...(r.defaultLeft !== undefined ? { left: r.defaultLeft } : {}), ...(r.defaultRight !== undefined ? { right: r.defaultRight } : {}) } }
+              ? {
+                  default: {
+                    ...(r.defaultLeft !== undefined ? { left: r.defaultLeft } : {}),
+                    ...(r.defaultRight !== undefined ? { right: r.defaultRight } : {}),
+                  },
+                }
               : {}),
           },
           leftValues: [null, ...TEXT],
@@ -223,23 +269,33 @@ const genField = (name: string, opts: { nullSkip: boolean; oneWay: boolean }): f
   );
 
 const genFields = (opts: { nullSkip: boolean; oneWay: boolean }) =>
-  fc.tuple(genField('f1', opts), genField('f2', opts), genField('f3', opts)).map((gs) => ({ gens: gs, models: fields(...gs.map((g) => g.spec)) }));
+  fc
+    .tuple(genField('f1', opts), genField('f2', opts), genField('f3', opts))
+    .map((gs) => ({ gens: gs, models: fields(...gs.map((g) => g.spec)) }));
 
 const rowFor = (gens: GenField[], side: Side): fc.Arbitrary<Row> =>
-  fc.tuple(...gens.map((g) => fc.constantFrom(...(side === 'left' ? g.leftValues : g.rightValues)))).map((vs) => {
-    const row: Row = {};
-    gens.forEach((g, i) => {
-      row[side === 'left' ? g.spec.left : g.spec.right!] = vs[i]!;
+  fc
+    .tuple(...gens.map((g) => fc.constantFrom(...(side === 'left' ? g.leftValues : g.rightValues))))
+    .map((vs) => {
+      const row: Row = {};
+      gens.forEach((g, i) => {
+        row[side === 'left' ? g.spec.left : g.spec.right!] = vs[i]!;
+      });
+      return row;
     });
-    return row;
-  });
 
 const policyArb = (policies: ConflictPolicy[]) =>
   fc.record({
     policy: fc.constantFrom(...policies),
     sor: fc.constantFrom<Side>('left', 'right'),
-    leftAt: fc.option(fc.integer({ min: 0, max: 5 }).map((n) => `2024-01-01T00:00:0${n}Z`), { nil: null }),
-    rightAt: fc.option(fc.integer({ min: 0, max: 5 }).map((n) => `2024-01-01T00:00:0${n}Z`), { nil: null }),
+    leftAt: fc.option(
+      fc.integer({ min: 0, max: 5 }).map((n) => `2024-01-01T00:00:0${n}Z`),
+      { nil: null },
+    ),
+    rightAt: fc.option(
+      fc.integer({ min: 0, max: 5 }).map((n) => `2024-01-01T00:00:0${n}Z`),
+      { nil: null },
+    ),
   });
 
 /** A case: fields, current rows, and a base (none, or the fingerprints of some earlier rows). */
@@ -250,7 +306,10 @@ const mergeCase = (opts: { nullSkip: boolean; oneWay: boolean }, policies: Confl
       models: fc.constant(models),
       left: rowFor(gens, 'left'),
       right: rowFor(gens, 'right'),
-      base: fc.option(fc.tuple(rowFor(gens, 'left'), rowFor(gens, 'right')).map(([l, r]) => baseOf(models, l, r)), { nil: null }),
+      base: fc.option(
+        fc.tuple(rowFor(gens, 'left'), rowFor(gens, 'right')).map(([l, r]) => baseOf(models, l, r)),
+        { nil: null },
+      ),
       p: policyArb(policies),
     }),
   );
@@ -308,18 +367,39 @@ describe('merge: properties', () => {
 
   type Op = { kind: 'edit'; side: Side; field: number; value: number } | { kind: 'sync' };
   const opArb: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('edit' as const), side: fc.constantFrom<Side>('left', 'right'), field: fc.nat(2), value: fc.nat(6) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('edit' as const),
+        side: fc.constantFrom<Side>('left', 'right'),
+        field: fc.nat(2),
+        value: fc.nat(6),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ kind: 'sync' as const }) },
   );
 
   /** Runs edits and syncs; returns the final state after one last sync. */
-  function run(c: { gens: GenField[]; models: FieldModel[]; p: { policy: ConflictPolicy; sor: Side } }, ops: Op[], start: { left: Row; right: Row; base: Base | null }) {
+  function run(
+    c: { gens: GenField[]; models: FieldModel[]; p: { policy: ConflictPolicy; sor: Side } },
+    ops: Op[],
+    start: { left: Row; right: Row; base: Base | null },
+  ) {
     let state = { left: { ...start.left }, right: { ...start.right } };
     let base = start.base;
     let tick = 0;
     const at: Record<Side, string | null> = { left: null, right: null };
     const sync = () => {
-      const m = merge({ fields: c.models, left: state.left, right: state.right, base, policy: c.p.policy, sor: c.p.sor, leftAt: at.left, rightAt: at.right });
+      const m = merge({
+        fields: c.models,
+        left: state.left,
+        right: state.right,
+        base,
+        policy: c.p.policy,
+        sor: c.p.sor,
+        leftAt: at.left,
+        rightAt: at.right,
+      });
       expect(m.invalid).toEqual([]);
       state = apply(state, m);
       base = m.base;
@@ -349,7 +429,16 @@ describe('merge: properties', () => {
           const { state, base } = run(c, ops, { left: c.left, right: c.right, base: c.base });
           expect(allInStep(c.models, state.left, state.right)).toEqual([]);
           // And stays there: another look writes nothing.
-          const again = merge({ fields: c.models, left: state.left, right: state.right, base, policy: c.p.policy, sor: c.p.sor, leftAt: null, rightAt: null });
+          const again = merge({
+            fields: c.models,
+            left: state.left,
+            right: state.right,
+            base,
+            policy: c.p.policy,
+            sor: c.p.sor,
+            leftAt: null,
+            rightAt: null,
+          });
           expect(again.writes).toEqual(noWrites);
         },
       ),
@@ -387,7 +476,14 @@ describe('merge: properties', () => {
             expect(inStep(f, s.left[f.left] ?? null, s.right[f.right] ?? null), f.id).toBe(true);
             const other = side === 'left' ? s.right[f.right] : s.left[f.left];
             const before = side === 'left' ? s0.left[f.left] : s0.right[f.right];
-            if (v !== (before ?? null) && !inStep(f, side === 'left' ? v : (left[f.left] ?? null), side === 'left' ? (right[f.right] ?? null) : v)) {
+            if (
+              v !== (before ?? null) &&
+              !inStep(
+                f,
+                side === 'left' ? v : (left[f.left] ?? null),
+                side === 'left' ? (right[f.right] ?? null) : v,
+              )
+            ) {
               expect(other, f.id).toBe(mapValue(f, side, v));
             }
           }
@@ -404,16 +500,37 @@ describe('merge: properties', () => {
       { left: 'd', right: 'd_r', default: { right: 'none', left: 'n/a' } },
     );
     const gens: GenField[] = [
-      { spec: { left: 's', right: 's_r' }, leftValues: ['active', 'enabled', 'on', 'inactive', 'x', null], rightValues: ['A', 'I', 'x', 'active', null] },
+      {
+        spec: { left: 's', right: 's_r' },
+        leftValues: ['active', 'enabled', 'on', 'inactive', 'x', null],
+        rightValues: ['A', 'I', 'x', 'active', null],
+      },
       { spec: { left: 'b', right: 'b_r' }, leftValues: [true, false, null], rightValues: BOOL_TEXT },
-      { spec: { left: 'd', right: 'd_r' }, leftValues: [null, 'none', 'n/a', 'v'], rightValues: [null, 'none', 'n/a', 'v'] },
+      {
+        spec: { left: 'd', right: 'd_r' },
+        leftValues: [null, 'none', 'n/a', 'v'],
+        rightValues: [null, 'none', 'n/a', 'v'],
+      },
     ];
     fc.assert(
       fc.property(policyArb(AUTOMATIC), fc.array(opArb, { maxLength: 40 }), (p, ops) => {
         const c = { gens, models: manyToOne, p };
-        const { state, base } = run(c, ops, { left: { s: 'active', b: true, d: null }, right: { s_r: 'A', b_r: 'yes', d_r: 'none' }, base: null });
+        const { state, base } = run(c, ops, {
+          left: { s: 'active', b: true, d: null },
+          right: { s_r: 'A', b_r: 'yes', d_r: 'none' },
+          base: null,
+        });
         expect(allInStep(manyToOne, state.left, state.right)).toEqual([]);
-        const again = merge({ fields: manyToOne, left: state.left, right: state.right, base, policy: p.policy, sor: p.sor, leftAt: null, rightAt: null });
+        const again = merge({
+          fields: manyToOne,
+          left: state.left,
+          right: state.right,
+          base,
+          policy: p.policy,
+          sor: p.sor,
+          leftAt: null,
+          rightAt: null,
+        });
         expect(again.writes).toEqual(noWrites);
       }),
       { numRuns: 2000 },
@@ -422,30 +539,34 @@ describe('merge: properties', () => {
 
   it('(c′) with a sync after every edit, the last edit of each field wins on both sides', () => {
     fc.assert(
-      fc.property(mergeCase({ nullSkip: false, oneWay: false }, AUTOMATIC), fc.array(opArb, { maxLength: 25 }), (c, ops) => {
-        // Settle the start, then every edit is followed by a sync: no conflict can arise.
-        const m0 = merge({ fields: c.models, left: c.left, right: c.right, base: c.base, ...c.p });
-        let state = apply(c, m0);
-        let base = m0.base;
-        const last = new Map<number, { side: Side; value: Canonical }>();
-        for (const op of ops) {
-          if (op.kind === 'sync') continue;
-          const g = c.gens[op.field]!;
-          const values = op.side === 'left' ? g.leftValues : g.rightValues;
-          const value = values[op.value % values.length]!;
-          const col = op.side === 'left' ? g.spec.left : g.spec.right!;
-          state = { ...state, [op.side]: { ...state[op.side], [col]: value } };
-          const m = merge({ fields: c.models, left: state.left, right: state.right, base, ...c.p });
-          expect(m.conflicts).toEqual([]);
-          state = apply(state, m);
-          base = m.base;
-          last.set(op.field, { side: op.side, value });
-        }
-        for (const [fi, { side, value }] of last) {
-          const f = c.models[fi]!;
-          expect(side === 'left' ? state.left[f.left] : state.right[f.right], f.id).toBe(value);
-        }
-      }),
+      fc.property(
+        mergeCase({ nullSkip: false, oneWay: false }, AUTOMATIC),
+        fc.array(opArb, { maxLength: 25 }),
+        (c, ops) => {
+          // Settle the start, then every edit is followed by a sync: no conflict can arise.
+          const m0 = merge({ fields: c.models, left: c.left, right: c.right, base: c.base, ...c.p });
+          let state = apply(c, m0);
+          let base = m0.base;
+          const last = new Map<number, { side: Side; value: Canonical }>();
+          for (const op of ops) {
+            if (op.kind === 'sync') continue;
+            const g = c.gens[op.field]!;
+            const values = op.side === 'left' ? g.leftValues : g.rightValues;
+            const value = values[op.value % values.length]!;
+            const col = op.side === 'left' ? g.spec.left : g.spec.right!;
+            state = { ...state, [op.side]: { ...state[op.side], [col]: value } };
+            const m = merge({ fields: c.models, left: state.left, right: state.right, base, ...c.p });
+            expect(m.conflicts).toEqual([]);
+            state = apply(state, m);
+            base = m.base;
+            last.set(op.field, { side: op.side, value });
+          }
+          for (const [fi, { side, value }] of last) {
+            const f = c.models[fi]!;
+            expect(side === 'left' ? state.left[f.left] : state.right[f.right], f.id).toBe(value);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

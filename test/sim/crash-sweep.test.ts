@@ -21,7 +21,12 @@ const MODES: SimMode[] = ['sor-left', 'sor-right', 'external-id'];
 const single = process.env.SIM_SEED ? Number(process.env.SIM_SEED) : undefined;
 const perMode = Number(process.env.SIM_SWEEP ?? 1);
 
-const at = (seed: number, mode: SimMode, round: number) => ({ seed, mode, round, label: `seed ${seed} (${mode}), round ${round}` });
+const at = (seed: number, mode: SimMode, round: number) => ({
+  seed,
+  mode,
+  round,
+  label: `seed ${seed} (${mode}), round ${round}`,
+});
 const cases: { seed: number; mode: SimMode; round: number; label: string }[] = [];
 if (single !== undefined) {
   for (const round of [0, 1]) cases.push(at(single, MODES[((single % 3) + 3) % 3]!, round));
@@ -38,7 +43,14 @@ if (single !== undefined) {
 
 describe('simulation: a crash at every step of one engine attempt', () => {
   it.each(cases)('$label', async ({ seed, mode, round }) => {
-    const opts = randomOptions(seed, { mode, rounds: 3, crashRate: 0, failRate: 0, fullRate: 0, opsPerRound: 5 });
+    const opts = randomOptions(seed, {
+      mode,
+      rounds: 3,
+      crashRate: 0,
+      failRate: 0,
+      fullRate: 0,
+      opsPerRound: 5,
+    });
     const clean = await simulate(opts);
     expect(clean.violations, describeReport(clean)).toEqual([]);
     const steps = clean.stepsByRound.get(round) ?? 0;
@@ -48,6 +60,9 @@ describe('simulation: a crash at every step of one engine attempt', () => {
       const report = await simulate({ ...opts, crashOnly: { round, at } });
       if (report.violations.length > 0) failures.push(describeReport(report, 80));
     }
-    expect(failures.length, `${failures.length} of ${steps} crash points failed\n\n${failures.slice(0, 3).join('\n\n')}`).toBe(0);
+    expect(
+      failures.length,
+      `${failures.length} of ${steps} crash points failed\n\n${failures.slice(0, 3).join('\n\n')}`,
+    ).toBe(0);
   });
 });

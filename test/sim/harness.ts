@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { vi } from 'vitest';
 import type { ConflictPolicy, DeleteAction } from '../../src/config/model.js';
+import type { WriteOp } from '../../src/connectors/connector.js';
 import { buildFields, type SideModel, type SyncModel } from '../../src/core/model.js';
 import type { Canonical, ColumnKind, Row, Side } from '../../src/core/types.js';
-import type { WriteOp } from '../../src/connectors/connector.js';
 import type { SyncContext } from '../../src/engine/context.js';
 import { type PassResult, runPass } from '../../src/engine/pass.js';
 import { SqliteStateStore } from '../../src/state/sqlite-store.js';
@@ -46,7 +46,10 @@ export class CrashPlan {
     if (this.crashed) throw new SimulatedCrash(`call after the crash: ${label}`);
     this.steps++;
     this.trace.push(label);
-    if ((this.crashAt !== null && this.steps === this.crashAt) || this.crashWhen?.(label, this.steps, this.trace)) {
+    if (
+      (this.crashAt !== null && this.steps === this.crashAt) ||
+      this.crashWhen?.(label, this.steps, this.trace)
+    ) {
       this.crashed = true;
       throw new SimulatedCrash(`crash at step ${this.steps} (${label})`);
     }
@@ -70,9 +73,13 @@ export function crashable<T extends object>(target: T, plan: CrashPlan, name: st
 }
 
 /** Crash just before the first call whose label starts with `prefix` (e.g. 'store.commit') after `after` has been seen. */
-export function crashBefore(prefix: string, after?: string): (label: string, step: number, trace: readonly string[]) => boolean {
+export function crashBefore(
+  prefix: string,
+  after?: string,
+): (label: string, step: number, trace: readonly string[]) => boolean {
   return (label, _step, trace) =>
-    label === `${prefix}:before` && (after === undefined || trace.slice(0, -1).some((l) => l.startsWith(after)));
+    label === `${prefix}:before` &&
+    (after === undefined || trace.slice(0, -1).some((l) => l.startsWith(after)));
 }
 
 // ------------------------------------------------------------------ the world
@@ -104,8 +111,22 @@ export interface FieldDef {
 
 const NAMES = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', null];
 export const FIELD_DEFS: FieldDef[] = [
-  { left: 'name', right: 'full_name', leftKind: 'text', rightKind: 'text', leftPool: NAMES, rightPool: NAMES },
-  { left: 'email', right: 'email', leftKind: 'text', rightKind: 'text', leftPool: ['a@x', 'b@x', 'c@x', 'd@x'], rightPool: ['a@x', 'b@x', 'c@x', 'e@x'] },
+  {
+    left: 'name',
+    right: 'full_name',
+    leftKind: 'text',
+    rightKind: 'text',
+    leftPool: NAMES,
+    rightPool: NAMES,
+  },
+  {
+    left: 'email',
+    right: 'email',
+    leftKind: 'text',
+    rightKind: 'text',
+    leftPool: ['a@x', 'b@x', 'c@x', 'd@x'],
+    rightPool: ['a@x', 'b@x', 'c@x', 'e@x'],
+  },
   {
     // Not one-to-one: two left values map to 'A'.
     left: 'status',
@@ -116,7 +137,14 @@ export const FIELD_DEFS: FieldDef[] = [
     leftPool: ['active', 'enabled', 'inactive', 'paused', null],
     rightPool: ['A', 'I', 'P', null],
   },
-  { left: 'qty', right: 'qty', leftKind: 'integer', rightKind: 'decimal', leftPool: ['0', '1', '7', '42', '-3'], rightPool: ['0', '2', '7', '99', '-5'] },
+  {
+    left: 'qty',
+    right: 'qty',
+    leftKind: 'integer',
+    rightKind: 'decimal',
+    leftPool: ['0', '1', '7', '42', '-3'],
+    rightPool: ['0', '2', '7', '99', '-5'],
+  },
 ];
 
 export const TABLE: Record<Side, string> = { left: 'L', right: 'R' };
@@ -141,7 +169,9 @@ export interface AttemptOptions {
   failRow?: (table: string, op: WriteOp) => string | undefined;
 }
 
-export type AttemptResult = { ok: true; result: PassResult; steps: number } | { ok: false; message: string; steps: number };
+export type AttemptResult =
+  | { ok: true; result: PassResult; steps: number }
+  | { ok: false; message: string; steps: number };
 
 export class World {
   readonly opts: Required<Omit<WorldOptions, 'deletes'>> & Pick<WorldOptions, 'deletes'>;
@@ -214,7 +244,13 @@ export class World {
   model(): SyncModel {
     const fields = buildFields(
       {
-        fields: FIELD_DEFS.map((f) => ({ left: f.left, right: f.right, direction: 'both', null: 'clear', ...(f.values ? { values: f.values } : {}) })),
+        fields: FIELD_DEFS.map((f) => ({
+          left: f.left,
+          right: f.right,
+          direction: 'both',
+          null: 'clear',
+          ...(f.values ? { values: f.values } : {}),
+        })),
       } as never,
       FIELD_DEFS.map((f) => ({ left: f.left, right: f.right, leftKind: f.leftKind, rightKind: f.rightKind })),
     );
@@ -227,7 +263,12 @@ export class World {
         table: def.name,
         key: 'id',
         keyKind: 'integer',
-        spec: { table: def.name, key: 'id', columns: def.columns.map((c) => c.name), kinds: Object.fromEntries(def.columns.map((c) => [c.name, c.kind])) },
+        spec: {
+          table: def.name,
+          key: 'id',
+          columns: def.columns.map((c) => c.name),
+          kinds: Object.fromEntries(def.columns.map((c) => [c.name, c.kind])),
+        },
       };
       if (ext) {
         m.externalId = ext;
@@ -291,8 +332,16 @@ export class World {
     const ctx: SyncContext = {
       model: this.model(),
       connectors: {
-        left: crashable(this.traced(new MemoryConnector(this.dbs.left, failRow ? { failRow } : {}), 'left'), plan, 'left'),
-        right: crashable(this.traced(new MemoryConnector(this.dbs.right, failRow ? { failRow } : {}), 'right'), plan, 'right'),
+        left: crashable(
+          this.traced(new MemoryConnector(this.dbs.left, failRow ? { failRow } : {}), 'left'),
+          plan,
+          'left',
+        ),
+        right: crashable(
+          this.traced(new MemoryConnector(this.dbs.right, failRow ? { failRow } : {}), 'right'),
+          plan,
+          'right',
+        ),
       },
       store: crashable(this.tracedStore(this._store), plan, 'store'),
       log: pino({ level: 'silent' }),
@@ -300,7 +349,11 @@ export class World {
       newToken: () => `tok-${++this.tokens}`,
     };
     try {
-      const result = await runPass(ctx, { dryRun: false, full: opts.full ?? false, batchSize: opts.batchSize ?? this.opts.batchSize });
+      const result = await runPass(ctx, {
+        dryRun: false,
+        full: opts.full ?? false,
+        batchSize: opts.batchSize ?? this.opts.batchSize,
+      });
       return { ok: true, result, steps: plan.steps };
     } catch (e) {
       if (!(e instanceof SimulatedCrash)) throw e;
@@ -356,10 +409,16 @@ export class World {
         return async (b: BatchCommit) => {
           await v.call(obj, b);
           const bits = [
-            b.upsertLinks.length ? `links ${b.upsertLinks.map((l) => `#${l.id} ${l.identity}=${l.leftKey}/${l.rightKey}`).join(' ')}` : '',
+            b.upsertLinks.length
+              ? `links ${b.upsertLinks.map((l) => `#${l.id} ${l.identity}=${l.leftKey}/${l.rightKey}`).join(' ')}`
+              : '',
             b.deleteLinks.length ? `unlink ${b.deleteLinks.map((i) => `#${i}`).join(' ')}` : '',
-            b.addQuarantine.length ? `quarantine ${b.addQuarantine.map((q) => `${q.recordSide}:${q.recordKey} ${q.reason}`).join(' ')}` : '',
-            b.clearQuarantine.length ? `clear ${b.clearQuarantine.map((q) => `${q.side}:${q.key}`).join(' ')}` : '',
+            b.addQuarantine.length
+              ? `quarantine ${b.addQuarantine.map((q) => `${q.recordSide}:${q.recordKey} ${q.reason}`).join(' ')}`
+              : '',
+            b.clearQuarantine.length
+              ? `clear ${b.clearQuarantine.map((q) => `${q.side}:${q.key}`).join(' ')}`
+              : '',
             b.addDetached.length ? `detach ${b.addDetached.map((d) => `${d.side}:${d.key}`).join(' ')}` : '',
             b.removeIntents.length ? `settled intent ${b.removeIntents.join(' ')}` : '',
             b.cursors ? `cursors ${JSON.stringify(b.cursors).replace(/0{10,}/g, '…')}` : '',

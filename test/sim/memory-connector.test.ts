@@ -22,7 +22,12 @@ function setup(opts: ConstructorParameters<typeof MemoryConnector>[1] = {}) {
     ],
     unique: ['code'],
   });
-  const spec: TableSpec = { table: 'items', key: 'id', columns: ['id', 'code', 'flag', 'n'], kinds: { id: 'integer', code: 'text', flag: 'boolean', n: 'integer' } };
+  const spec: TableSpec = {
+    table: 'items',
+    key: 'id',
+    columns: ['id', 'code', 'flag', 'n'],
+    kinds: { id: 'integer', code: 'text', flag: 'boolean', n: 'integer' },
+  };
   return { db, spec, c: new MemoryConnector(db, opts) };
 }
 
@@ -41,12 +46,15 @@ describe('MemoryConnector', () => {
     expect(await c.count(spec)).toBe(12);
   });
 
-  it('captures user changes, not the engine\'s; positions sort as strings and never go back', async () => {
+  it("captures user changes, not the engine's; positions sort as strings and never go back", async () => {
     const { db, spec, c } = setup();
     const start = await c.currentPosition(spec);
     const k = db.insert('items', { code: 'A' });
     db.update('items', k, { n: '1' });
-    await c.write(spec, [{ op: 'update', ref: 1, key: k, values: { n: '2' } }, { op: 'insert', ref: 2, values: { code: 'B' } }]);
+    await c.write(spec, [
+      { op: 'update', ref: 1, key: k, values: { n: '2' } },
+      { op: 'insert', ref: 2, values: { code: 'B' } },
+    ]);
     db.delete('items', k);
     const batch = await c.readChanges(spec, start, 10);
     expect(batch.changes.map((e) => `${e.op}:${e.key}`)).toEqual(['insert:1', 'update:1', 'delete:1']);
@@ -73,7 +81,10 @@ describe('MemoryConnector', () => {
   });
 
   it('isolates each row: a refused row fails alone (failure hook and unique constraint)', async () => {
-    const { db, spec, c } = setup({ failRow: (_t, op) => (op.op === 'update' && op.values.n === 'bad' ? 'CHECK constraint failed' : undefined) });
+    const { db, spec, c } = setup({
+      failRow: (_t, op) =>
+        op.op === 'update' && op.values.n === 'bad' ? 'CHECK constraint failed' : undefined,
+    });
     const k = db.insert('items', { code: 'A' });
     const res = await c.write(spec, [
       { op: 'update', ref: 1, key: k, values: { n: 'bad' } },
@@ -93,7 +104,9 @@ describe('MemoryConnector', () => {
     const { spec, c } = setup();
     const [r] = await c.write(spec, [{ op: 'insert', ref: 1, values: { code: 'T' } }], 'tok-1');
     expect(r!.ok).toBe(true);
-    expect(await c.readReceipts(spec, ['tok-1', 'tok-2'])).toEqual(new Map([['tok-1', { ok: [1], keys: { 1: '1' } }]]));
+    expect(await c.readReceipts(spec, ['tok-1', 'tok-2'])).toEqual(
+      new Map([['tok-1', { ok: [1], keys: { 1: '1' } }]]),
+    );
     await c.forgetReceipts(spec, ['tok-1']);
     expect((await c.readReceipts(spec, ['tok-1'])).size).toBe(0);
     // A refused insert is not in the receipt.
@@ -106,7 +119,12 @@ describe('MemoryConnector', () => {
     const { c } = setup();
     const info = await c.introspect('items');
     expect(info?.primaryKey).toEqual(['id']);
-    expect(info?.columns.map((x) => `${x.name}:${x.kind}`)).toEqual(['id:integer', 'code:text', 'flag:boolean', 'n:integer']);
+    expect(info?.columns.map((x) => `${x.name}:${x.kind}`)).toEqual([
+      'id:integer',
+      'code:text',
+      'flag:boolean',
+      'n:integer',
+    ]);
     expect(await c.introspect('nope')).toBeNull();
   });
 });

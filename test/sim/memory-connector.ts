@@ -10,8 +10,23 @@
  * Everything here is synchronous inside each call: a crash injected around a
  * call lands either before the call had any effect or after all of it.
  */
-import type { CaptureStatus, ChangeBatch, Connector, TableSpec, WriteOp, WriteReceipt, WriteResult } from '../../src/connectors/connector.js';
-import type { Canonical, ChangeEvent, ColumnKind, Row, SourceRecord, TableInfo } from '../../src/core/types.js';
+import type {
+  CaptureStatus,
+  ChangeBatch,
+  Connector,
+  TableSpec,
+  WriteOp,
+  WriteReceipt,
+  WriteResult,
+} from '../../src/connectors/connector.js';
+import type {
+  Canonical,
+  ChangeEvent,
+  ColumnKind,
+  Row,
+  SourceRecord,
+  TableInfo,
+} from '../../src/core/types.js';
 
 export interface MemoryColumn {
   name: string;
@@ -127,7 +142,8 @@ export class MemoryDatabase {
       const v = matchText(row[col]);
       if (v === null) continue;
       for (const [k, other] of t.rows) {
-        if (k !== exceptKey && matchText(other[col]) === v) return `UNIQUE constraint failed: ${t.def.name}.${col}`;
+        if (k !== exceptKey && matchText(other[col]) === v)
+          return `UNIQUE constraint failed: ${t.def.name}.${col}`;
       }
     }
     return undefined;
@@ -148,7 +164,8 @@ export class MemoryDatabase {
     const row: Row = {};
     for (const c of t.def.columns) row[c.name] = values[c.name] ?? null;
     for (const [c, v] of Object.entries(values)) {
-      if (!t.def.columns.some((col) => col.name === c)) return { ok: false, message: `table ${t.def.name} has no column named ${c}` };
+      if (!t.def.columns.some((col) => col.name === c))
+        return { ok: false, message: `table ${t.def.name} has no column named ${c}` };
       row[c] = v;
     }
     row[keyCol] = key;
@@ -165,7 +182,8 @@ export class MemoryDatabase {
     for (const c of Object.keys(values)) {
       if (!t.def.columns.some((col) => col.name === c)) return `table ${t.def.name} has no column named ${c}`;
     }
-    if (t.def.key in values && matchText(values[t.def.key]) !== key) return `the key column ${t.def.key} cannot be updated here`;
+    if (t.def.key in values && matchText(values[t.def.key]) !== key)
+      return `the key column ${t.def.key} cannot be updated here`;
     const next = { ...cur, ...values };
     const dup = this.uniqueViolation(t, next, key);
     if (dup) return dup;
@@ -241,9 +259,18 @@ export class MemoryConnector implements Connector {
     }
     return {
       name: table,
-      columns: t.def.columns.map((c) => ({ name: c.name, kind: c.kind, nativeType: c.kind, nullable: c.name !== t.def.key })),
+      columns: t.def.columns.map((c) => ({
+        name: c.name,
+        kind: c.kind,
+        nativeType: c.kind,
+        nullable: c.name !== t.def.key,
+      })),
       primaryKey: [t.def.key],
-      uniqueIndexes: (t.def.unique ?? []).map((c) => ({ name: `${table}_${c}_key`, columns: [c], caseInsensitive: false })),
+      uniqueIndexes: (t.def.unique ?? []).map((c) => ({
+        name: `${table}_${c}_key`,
+        columns: [c],
+        caseInsensitive: false,
+      })),
     };
   }
 
@@ -377,7 +404,11 @@ export class MemoryConnector implements Connector {
     return this.db.changes(spec.table, after, limit);
   }
 
-  async latestChanges(spec: TableSpec, after: string, keys: string[]): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>> {
+  async latestChanges(
+    spec: TableSpec,
+    after: string,
+    keys: string[],
+  ): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>> {
     const wanted = new Set(keys);
     const out = new Map<string, { at: string; op: ChangeEvent['op'] }>();
     for (const c of this.db.changes(spec.table, after, Number.MAX_SAFE_INTEGER).changes) {

@@ -26,8 +26,20 @@ function make(opts: WorldOptions): World {
   return world;
 }
 
-const row = (name: string, extra: Row = {}): Row => ({ name, email: 'a@x', status: 'active', qty: '1', ...extra });
-const rrow = (name: string, extra: Row = {}): Row => ({ full_name: name, email: 'a@x', state: 'A', qty: '1', ...extra });
+const row = (name: string, extra: Row = {}): Row => ({
+  name,
+  email: 'a@x',
+  status: 'active',
+  qty: '1',
+  ...extra,
+});
+const rrow = (name: string, extra: Row = {}): Row => ({
+  full_name: name,
+  email: 'a@x',
+  state: 'A',
+  qty: '1',
+  ...extra,
+});
 
 /** Fails with the engine's trace when `cond` is false. */
 function trace(w: World): string {
@@ -203,7 +215,7 @@ describe('engine bugs found by the simulation (each test is a minimal repro)', (
     expect(w.get('left', n)!.name, trace(w)).toBe('ann');
   });
 
-  it('newest-wins: a delete newer than the other side\'s update loses when the key\'s older update event falls in an earlier batch (sim seeds 26, 100)', async () => {
+  it("newest-wins: a delete newer than the other side's update loses when the key's older update event falls in an earlier batch (sim seeds 26, 100)", async () => {
     const w = make({ mode: 'external-id', policy: 'newest-wins', batchSize: 1 });
     const l = w.insert('left', row('ann', { code: 'E1' }));
     await w.pass({ full: true });
@@ -221,7 +233,10 @@ describe('engine bugs found by the simulation (each test is a minimal repro)', (
     const w = make({ mode: 'sor-left', policy: 'system-of-record' });
     await w.pass();
     const s = w.insert('left', row('ann'));
-    await w.pass({ failRow: (table, op) => (table === 'R' && op.op === 'insert' ? 'CHECK constraint failed (injected)' : undefined) });
+    await w.pass({
+      failRow: (table, op) =>
+        table === 'R' && op.op === 'insert' ? 'CHECK constraint failed (injected)' : undefined,
+    });
     expect((await w.store.quarantined('sim')).map((q) => q.recordKey)).toEqual([s]);
     // The user gives up on the record and deletes it: nothing is left to sync.
     w.delete('left', s);
@@ -260,7 +275,9 @@ describe('engine bugs found by the simulation (each test is a minimal repro)', (
       spy.mockRestore();
     }
     await w.pass();
-    expect([...w.rows('right').values()].map((r) => r.full_name), trace(w)).toEqual(['bob']);
+    expect(
+      [...w.rows('right').values()].map((r) => r.full_name),
+      trace(w),
+    ).toEqual(['bob']);
   });
 });
-

@@ -86,7 +86,15 @@ export function randomOptions(seed: number, overrides: Partial<SimOptions> = {})
   const picked = r.pick<SimMode>(['sor-left', 'sor-right', 'external-id']);
   const mode = overrides.mode ?? picked;
   const policy: ConflictPolicy =
-    mode === 'external-id' ? r.pick<ConflictPolicy>(['newest-wins', 'newest-wins', 'left-wins', 'right-wins']) : r.pick<ConflictPolicy>(['system-of-record', 'system-of-record', 'left-wins', 'right-wins', 'newest-wins']);
+    mode === 'external-id'
+      ? r.pick<ConflictPolicy>(['newest-wins', 'newest-wins', 'left-wins', 'right-wins'])
+      : r.pick<ConflictPolicy>([
+          'system-of-record',
+          'system-of-record',
+          'left-wins',
+          'right-wins',
+          'newest-wins',
+        ]);
   return {
     seed,
     mode,
@@ -113,6 +121,9 @@ interface Logical {
   keys: Partial<Record<Side, string>>;
   /** External ID mode: its identity (null until one is set). */
   ext: string | null;
+  /** External IDs it had before a rename: a raced delete that lost brings the record back under
+   *  the other side's (not yet renamed) value. */
+  priorExts: string[];
   /** Per field: the side whose value is the last user write, and that value. */
   expected: { side: Side; value: Canonical }[];
   deleted: boolean;
@@ -140,7 +151,6 @@ export interface SimReport {
   stepsByRound: Map<number, number>;
   log: string[];
 }
-
 
 export class Simulation {
   readonly opts: SimOptions;
@@ -207,11 +217,16 @@ export class Simulation {
   // ---------------------------------------------------------------- engine
 
   /** One engine attempt (a process that may be killed): a fresh context over the same databases and store file. */
-  async engine(round: number, opts: { crashAt: number | null; full: boolean }): Promise<PassResult | 'crashed'> {
+  async engine(
+    round: number,
+    opts: { crashAt: number | null; full: boolean },
+  ): Promise<PassResult | 'crashed'> {
     this.attempts++;
     const failRow = (table: string) => {
       if (!this.failuresOn || this.opts.failRate === 0) return undefined;
-      return this.failRng.chance(this.opts.failRate) ? `CHECK constraint failed: ${table} (injected)` : undefined;
+      return this.failRng.chance(this.opts.failRate)
+        ? `CHECK constraint failed: ${table} (injected)`
+        : undefined;
     };
     const startOp = this.opCounter;
     const r = await this.world.attempt({ crashAt: opts.crashAt, full: opts.full, failRow });
@@ -264,7 +279,9 @@ export class Simulation {
         if (this.logical.some((u) => u.keys[side] === key)) continue;
         const id = this.identityOfRecord(side, key, row);
         if (id === null) continue;
-        const u = this.logical.find((x) => !x.deleted && x.keys[side] === undefined && this.identityOf(x) === id);
+        const u = this.logical.find(
+          (x) => !x.deleted && x.keys[side] === undefined && this.identityOf(x) === id,
+        );
         if (u) u.keys[side] = key;
       }
     }
@@ -293,6 +310,7 @@ export class Simulation {
       createdOn: side,
       keys: { [side]: key },
       ext,
+      priorExts: [],
       expected: this.expectedFrom(side, row),
       deleted: false,
       raced: false,
@@ -405,7 +423,9 @@ export class Simulation {
     const r = this.userRng;
     const side = this.opts.extOwner;
     // Give an external ID to a record made without one, or rename a record that has one.
-    const extless = live.filter((u) => u.ext === null && u.createdOn === side && this.present(u, side) !== undefined);
+    const extless = live.filter(
+      (u) => u.ext === null && u.createdOn === side && this.present(u, side) !== undefined,
+    );
     const named = live.filter((u) => u.ext !== null && !u.frozen && this.present(u, side) !== undefined);
     const pool = extless.length > 0 && (named.length === 0 || r.chance(0.5)) ? extless : named;
     if (pool.length === 0) return;
@@ -413,7 +433,10 @@ export class Simulation {
     const key = u.keys[side]!;
     const ext = `E${this.nextExt++}`;
     this.dbs[side].update(TABLE[side], key, { code: ext });
-    this.note(`op${this.opCounter}: ${side} ${u.ext === null ? 'assign' : 'rename'} ${key}.code ${u.ext} → ${ext} (u${u.uid})`);
+    this.note(
+      `op${this.opCounter}: ${side} ${u.ext === null ? 'assign' : 'rename'} ${key}.code ${u.ext} → ${ext} (u${u.uid})`,
+    );
+    if (u.ext !== null) u.priorExts.push(u.ext);
     u.ext = ext;
     u.lastUpdate[side] = this.opCounter;
   }
@@ -431,8 +454,16 @@ export class Simulation {
     // A delete racing an update on the other side: only when the policy lets the update win is either outcome right.
     const surv = other(side);
     const updateWins =
-      this.opts.policy === 'system-of-record' ? surv === (this.sor ?? 'left') : this.opts.policy === 'left-wins' ? surv === 'left' : this.opts.policy === 'right-wins' ? surv === 'right' : false;
-    const quarantined = (await this.store.quarantined('sim')).some((q) => SIDES.some((s) => u.keys[s] !== undefined && q.recordSide === s && q.recordKey === u.keys[s]));
+      this.opts.policy === 'system-of-record'
+        ? surv === (this.sor ?? 'left')
+        : this.opts.policy === 'left-wins'
+          ? surv === 'left'
+          : this.opts.policy === 'right-wins'
+            ? surv === 'right'
+            : false;
+    const quarantined = (await this.store.quarantined('sim')).some((q) =>
+      SIDES.some((s) => u.keys[s] !== undefined && q.recordSide === s && q.recordKey === u.keys[s]),
+    );
     u.raced = (updateWins && u.lastUpdate[surv] > this.lastCleanStart) || quarantined;
     this.note(`op${this.opCounter}: ${side} delete ${u.keys[side]} (u${u.uid})${u.raced ? ' raced' : ''}`);
   }
@@ -474,7 +505,8 @@ export class Simulation {
     // `tandem retry --all`.
     const held = await this.store.quarantined('sim');
     await this.world.retryAll();
-    if (held.length > 0) this.note(`retry --all: ${held.map((q) => `${q.recordSide}:${q.recordKey} ${q.reason}`).join(', ')}`);
+    if (held.length > 0)
+      this.note(`retry --all: ${held.map((q) => `${q.recordSide}:${q.recordKey} ${q.reason}`).join(', ')}`);
     const first = await this.engine(-1, { crashAt: null, full: false });
     if (first === 'crashed') throw new Error('unreachable');
     this.discover();
@@ -485,7 +517,8 @@ export class Simulation {
       this.discover();
       const later = await this.check('after four clean passes');
       this.violations.push(...afterOne);
-      if (later.length === 0) this.violation('slow-convergence', 'all of the above was repaired by three more clean passes');
+      if (later.length === 0)
+        this.violation('slow-convergence', 'all of the above was repaired by three more clean passes');
       else this.violations.push(...later);
       return;
     }
@@ -499,8 +532,10 @@ export class Simulation {
 
   private expectIdle(when: string, r: PassResult): void {
     const c = r.counts;
-    const moved = c.created.left + c.created.right + c.updated.left + c.updated.right + c.deleted.left + c.deleted.right;
-    if (moved > 0 || c.quarantined > 0 || c.conflicts > 0) this.violation('not-idle', `${when}: ${JSON.stringify(c)}`);
+    const moved =
+      c.created.left + c.created.right + c.updated.left + c.updated.right + c.deleted.left + c.deleted.right;
+    if (moved > 0 || c.quarantined > 0 || c.conflicts > 0)
+      this.violation('not-idle', `${when}: ${JSON.stringify(c)}`);
   }
 
   // ---------------------------------------------------------------- checks
@@ -533,7 +568,13 @@ export class Simulation {
     const accounted: Record<Side, Set<string>> = { left: new Set(), right: new Set() };
     const links = await this.allLinks();
     for (const u of this.logical) {
-      const id = this.identityOf(u);
+      let id = this.identityOf(u);
+      if (this.opts.mode === 'external-id' && u.deleted && u.raced) {
+        const alt = [u.ext, ...u.priorExts].find(
+          (x) => x !== null && (byId.left.has(x) || byId.right.has(x)),
+        );
+        if (alt) id = alt;
+      }
       const tag = `u${u.uid} (created on ${u.createdOn} as ${u.keys[u.createdOn]}, identity ${id})`;
       if (id === null && this.opts.mode !== 'external-id') {
         // SOR mode, made on N, and its N record has no SOR key (or is gone).
@@ -555,7 +596,8 @@ export class Simulation {
       const on = { left: keys.left[0], right: keys.right[0] };
       if (u.deleted && !u.raced) {
         for (const side of SIDES) {
-          if (on[side] !== undefined) v('delete-lost', `${tag}: deleted on ${u.deletedFrom}, but ${side} still has ${on[side]}`);
+          if (on[side] !== undefined)
+            v('delete-lost', `${tag}: deleted on ${u.deletedFrom}, but ${side} still has ${on[side]}`);
         }
         continue;
       }
@@ -578,12 +620,16 @@ export class Simulation {
       fields.forEach((f, i) => {
         const lv = l[f.left] ?? null;
         const rv = r[f.right] ?? null;
-        if (!inStep(f, lv, rv)) v('not-in-step', `${tag}: ${f.id} left ${JSON.stringify(lv)} right ${JSON.stringify(rv)}`);
+        if (!inStep(f, lv, rv))
+          v('not-in-step', `${tag}: ${f.id} left ${JSON.stringify(lv)} right ${JSON.stringify(rv)}`);
         if (u.deleted) return; // a raced delete that lost: values are whatever the winner had
         const e = u.expected[i]!;
         const got = e.side === 'left' ? lv : rv;
         if (got !== e.value) {
-          v('lost-change', `${tag}: ${f.id} on ${e.side} is ${JSON.stringify(got)}, last user write was ${JSON.stringify(e.value)}`);
+          v(
+            'lost-change',
+            `${tag}: ${f.id} on ${e.side} is ${JSON.stringify(got)}, last user write was ${JSON.stringify(e.value)}`,
+          );
         }
       });
     }
@@ -596,14 +642,20 @@ export class Simulation {
       }
     }
     for (const l of links) {
-      if (l.leftKey === null || !rows.left.has(l.leftKey) || l.rightKey === null || !rows.right.has(l.rightKey)) {
+      if (
+        l.leftKey === null ||
+        !rows.left.has(l.leftKey) ||
+        l.rightKey === null ||
+        !rows.right.has(l.rightKey)
+      ) {
         v('dangling-link', `link ${l.id} ${l.identity}: ${l.leftKey}/${l.rightKey}`);
       }
     }
     const q = await this.store.quarantined('sim');
     for (const e of q) v('quarantined', `${e.recordSide}:${e.recordKey} ${e.reason}: ${e.message}`);
     const intents = await this.store.intents('sim');
-    if (intents.length > 0) v('pending', `${intents.length} unsettled intents left: ${JSON.stringify(intents)}`);
+    if (intents.length > 0)
+      v('pending', `${intents.length} unsettled intents left: ${JSON.stringify(intents)}`);
     return out;
   }
 
@@ -628,6 +680,7 @@ export function describeReport(r: SimReport, maxLog = 200): string {
   const o = r.options;
   const head = `seed ${r.seed} (re-run: SIM_SEED=${r.seed}) mode=${o.mode} policy=${o.policy} batch=${o.batchSize} owners=${o.owners.join(',')} extOwner=${o.extOwner} sorHasExt=${o.sorHasExt} failRate=${o.failRate} captureEngineWrites=${o.captureEngineWrites}${o.crashOnly ? ` crashOnly=${JSON.stringify(o.crashOnly)}` : ''} crashes=${r.crashes}/${r.attempts}`;
   const vs = r.violations.map((v) => `  [${v.kind}] ${v.detail}`).join('\n');
-  const log = r.log.length > maxLog ? [...r.log.slice(0, maxLog / 2), '…', ...r.log.slice(-maxLog / 2)] : r.log;
+  const log =
+    r.log.length > maxLog ? [...r.log.slice(0, maxLog / 2), '…', ...r.log.slice(-maxLog / 2)] : r.log;
   return `${head}\n${vs}\n--- log ---\n${log.join('\n')}`;
 }

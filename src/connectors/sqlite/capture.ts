@@ -124,7 +124,10 @@ export function latestChanges(
   for (const [rawKey, op, changedAt] of rows) {
     const key = toKeyText(rawKey, keyKind);
     if (key === null) continue;
-    out.set(key, { at: normalizeTimestamp(String(changedAt)) ?? String(changedAt), op: op as ChangeEvent['op'] });
+    out.set(key, {
+      at: normalizeTimestamp(String(changedAt)) ?? String(changedAt),
+      op: op as ChangeEvent['op'],
+    });
   }
   return out;
 }

@@ -13,7 +13,15 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
-import type { CaptureStatus, ChangeBatch, Connector, TableSpec, WriteOp, WriteReceipt, WriteResult } from '../connector.js';
+import type {
+  CaptureStatus,
+  ChangeBatch,
+  Connector,
+  TableSpec,
+  WriteOp,
+  WriteReceipt,
+  WriteResult,
+} from '../connector.js';
 import * as capture from './capture.js';
 import { introspectTable } from './introspect.js';
 import { countRows, readWhere, scanPage } from './read.js';
@@ -155,7 +163,11 @@ export class SqliteConnector implements Connector {
     return capture.readChanges(this.q, this.q.table(spec.table), spec, after, limit);
   }
 
-  async latestChanges(spec: TableSpec, after: string, keys: string[]): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>> {
+  async latestChanges(
+    spec: TableSpec,
+    after: string,
+    keys: string[],
+  ): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>> {
     return capture.latestChanges(this.q, this.q.table(spec.table), spec, after, keys);
   }
 
