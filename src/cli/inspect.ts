@@ -76,7 +76,7 @@ export async function errorsCommand(rt: Runtime, syncs: string[], json: boolean)
         String(q.id),
         q.sync,
         q.side,
-        q.key ?? '-',
+        q.key ?? (q.detail?.source_key ? `(new, from ${q.detail.source_side} ${q.detail.source_key})` : '-'),
         q.identity ?? '-',
         q.reason,
         q.message,

@@ -11,6 +11,7 @@ import { type SyncModel, sideOf } from '../core/model.js';
 import type { Side } from '../core/types.js';
 import type { BatchCommit, Intent, IntentLink, QuarantineEntry, StateStore } from '../state/store.js';
 import { NEW_IDENTITY, type Outcome } from './outcome.js';
+import { linkAfterPartialWrites } from './partial.js';
 
 export interface BatchCounts {
   created: Record<Side, number>;
@@ -88,7 +89,8 @@ export async function applyOutcomes(
     refOf.set(o, refs);
   }
   const writing = ops.left.length + ops.right.length > 0;
-  if (writing) await store.addIntent(buildIntent(ctx, outcomes, refOf, extra.token));
+  const { intent, linkOf } = buildIntent(ctx, outcomes, refOf, extra.token);
+  if (writing) await store.addIntent(intent);
 
   // 2. One bulk write per side, each leaving its receipt in the same transaction.
   const results = new Map<number, WriteResult>();
@@ -183,6 +185,13 @@ export async function applyOutcomes(
       for (const h of o.history) if (h.identity === NEW_IDENTITY) h.identity = unknown;
     }
     if (failed) {
+      // What did land is kept in the base, so it is not mistaken for a user's change later.
+      const planned = linkOf.get(o);
+      if (planned && o.link) {
+        commit.upsertLinks.push(
+          linkAfterPartialWrites(o.link, planned, (w) => results.get(w.ref)?.ok === true),
+        );
+      }
       commit.history.push(...o.history);
       continue;
     }
@@ -246,9 +255,10 @@ function buildIntent(
   outcomes: Outcome[],
   refOf: Map<Outcome, number[]>,
   token: string,
-): Intent {
+): { intent: Intent; linkOf: Map<Outcome, IntentLink> } {
   const { model } = ctx;
   const intent: Intent = { sync: model.name, token, createdAt: ctx.now, creates: [], links: [] };
+  const linkOf = new Map<Outcome, IntentLink>();
   for (const o of outcomes) {
     const refs = refOf.get(o)!;
     if (o.create) {
@@ -282,9 +292,11 @@ function buildIntent(
         setsIdentity: s.externalId !== undefined && cols.has(s.externalId),
       });
     });
-    intent.links.push({ planned: { ...o.saveLink, id: o.saveLink.id }, writes });
+    const entry: IntentLink = { planned: { ...o.saveLink, id: o.saveLink.id }, writes };
+    intent.links.push(entry);
+    linkOf.set(o, entry);
   }
-  return intent;
+  return { intent, linkOf };
 }
 
 function quarantineFailed(
@@ -297,15 +309,8 @@ function quarantineFailed(
   kind: string,
   message: string,
 ): QuarantineEntry {
-  return {
-    sync,
-    side,
-    key,
-    identity,
-    recordSide,
-    recordKey,
-    reason: 'write_failed',
-    message,
-    detail: { operation: kind },
-  };
+  // A failed insert has no key on its side: the detail names the record it was made from.
+  const detail: Record<string, unknown> = { operation: kind };
+  if (key === null) Object.assign(detail, { source_side: recordSide, source_key: recordKey });
+  return { sync, side, key, identity, recordSide, recordKey, reason: 'write_failed', message, detail };
 }

@@ -184,6 +184,7 @@ export function decide(input: DecideInput): Outcome[] {
 
   function decideLinked(link: Link): Outcome | undefined {
     const o = emptyOutcome(link.identity);
+    o.link = link;
     const lrec = link.leftKey === null ? undefined : snap.records.left.get(link.leftKey);
     const rrec = link.rightKey === null ? undefined : snap.records.right.get(link.rightKey);
     if (!lrec && !rrec) {
@@ -247,6 +248,8 @@ export function decide(input: DecideInput): Outcome[] {
             identity,
             'external_id_collision',
             `external id renamed to ${JSON.stringify(next)} on ${renamed}, but ${target} already has a record with it`,
+            // The wanted value is looked at again when this record next changes, so whatever waits on it moves on.
+            { wanted: next },
           );
           return o;
         }
@@ -398,13 +401,17 @@ export function decide(input: DecideInput): Outcome[] {
         surv,
         `deleted on ${deleted} but updated on ${surv} and the update wins (${model.conflicts}): recreated on ${deleted}`,
       );
-      planCreate(
-        o,
-        surv,
-        survivor,
-        model.mode === 'system-of-record' && model.sor === deleted ? null : link.identity,
-        link,
-      );
+      // The survivor's identity as it is now (it may have been renamed since the link was made).
+      let identity: string | null = link.identity;
+      if (model.mode === 'system-of-record' && model.sor === deleted) identity = null;
+      else if (model.mode === 'external-id') identity = identityOf(model, surv, survivor);
+      if (model.mode === 'external-id' && identity === null) {
+        // Its external ID was cleared too: nothing to recreate it under. Left alone, detached.
+        o.history.pop();
+        note(o, deleted, `deleted on ${deleted}; the ${surv} record has no external id any more: left alone`);
+        return o;
+      }
+      planCreate(o, surv, survivor, identity, link);
       return o;
     }
     o.writes.push({ kind: 'delete', side: surv, key: survivor.key });
@@ -512,6 +519,9 @@ export function decide(input: DecideInput): Outcome[] {
     }
     const side: Side = l ? 'left' : 'right';
     const rec = (l ?? r)!;
+    const det = snap.detached[side].get(rec.key);
+    if (det && det.identity === identity) return undefined; // detached: never recreated
+    if (det) o.undetach.push({ side, key: rec.key });
     const bound =
       model.mode === 'external-id'
         ? carriers(otherSide(side), identity).find((x) => linkOfKey[otherSide(side)].has(x.key))
@@ -529,9 +539,6 @@ export function decide(input: DecideInput): Outcome[] {
       );
       return o;
     }
-    const det = snap.detached[side].get(rec.key);
-    if (det && det.identity === identity) return undefined; // detached: never recreated
-    if (det) o.undetach.push({ side, key: rec.key });
     if (model.mode === 'system-of-record' && side !== model.sor) {
       // N points at a SOR key: adoption is handled above; here the SOR has no such record.
       const sorRec = snap.records[model.sor!].get(identity);

@@ -32,6 +32,8 @@ export interface Outcome {
   writes: PlannedWrite[];
   /** Saved only when every write landed. */
   saveLink?: Link;
+  /** The link as it was before this batch (for a partial landing). */
+  link?: Link;
   deleteLinkId?: number;
   create?: CreateFinish;
   detach: Detached[];

@@ -11,11 +11,11 @@
  */
 
 import type { WriteReceipt } from '../connectors/connector.js';
-import type { Base } from '../core/merge.js';
 import { sideOf } from '../core/model.js';
 import type { Side } from '../core/types.js';
-import type { BatchCommit, Intent, Link } from '../state/store.js';
+import type { BatchCommit, Intent } from '../state/store.js';
 import type { SyncContext } from './context.js';
+import { linkAfterPartialWrites } from './partial.js';
 
 const SIDES: Side[] = ['left', 'right'];
 
@@ -113,16 +113,7 @@ async function settle(
   );
   for (const l of intent.links) {
     const now = current.get(l.planned.id);
-    if (!now) continue;
-    const base: Base = { ...now.base };
-    for (const [field, fps] of Object.entries(l.planned.base)) {
-      const writes = l.writes.filter((w) => w.fields.includes(field));
-      if (writes.every((w) => landed(w.side, w.ref))) base[field] = fps;
-    }
-    const renames = l.writes.filter((w) => w.setsIdentity);
-    const identity = renames.every((w) => landed(w.side, w.ref)) ? l.planned.identity : now.identity;
-    const next: Link = { ...now, identity, base, leftAt: l.planned.leftAt, rightAt: l.planned.rightAt };
-    commit.upsertLinks.push(next);
+    if (now) commit.upsertLinks.push(linkAfterPartialWrites(now, l, (w) => landed(w.side, w.ref)));
   }
   return commit;
 }

@@ -98,8 +98,10 @@ export async function gatherSnapshot(
     const keys = [...new Set(dirty[side])];
     if (!opts.freshState) {
       await linksOfKeys(side, keys);
-      for (const q of await store.quarantinedByKeys(model.name, side, keys))
+      for (const q of await store.quarantinedByKeys(model.name, side, keys)) {
         if (q.identity) heldIdentities.push(q.identity);
+        if (typeof q.detail?.wanted === 'string') heldIdentities.push(q.detail.wanted);
+      }
     }
     await readKeys(side, keys);
   }

@@ -230,14 +230,25 @@ describe.each(DIRECTIONS)('External ID mode, $dir', ({ A, B }) => {
     const newB = insert(ws, B, { ext: 'Y', title: 'born on B', price: 3 });
     runOnce(ws, 4);
     const errs = errorsJson(ws);
+    // Both are held: the renamed record (its new value is taken on B) and B's new record
+    // (A already has a record carrying Y, linked to Z) — neither is written anywhere.
     expect(errs.filter((e) => e.reason === 'external_id_collision')).toEqual([
       expect.objectContaining({ side: A.side, key: String(z.a) }),
+      expect.objectContaining({ side: B.side, key: String(newB) }),
     ]);
     // Nothing renamed, deleted or overwritten on B; A never gets two records with Y.
     expect(byId(ws, B, z.b)).toEqual({ id: z.b, ext: 'Z', title: 'z', price: 2 });
     expect(byId(ws, B, newB)).toEqual({ id: newB, ext: 'Y', title: 'born on B', price: 3 });
     expect(byExt(ws, A, 'Y')).toHaveLength(1);
     expect(byExt(ws, A, 'Y')[0]!.id).toBe(z.a);
+
+    // Renaming A's record to a free value settles both: the rename follows on B, and B's
+    // new Y record (waiting on that value) is created on A.
+    update(ws, A, z.a, { ext: 'W' });
+    runOnce(ws, 0);
+    expect(byId(ws, B, z.b)).toEqual({ id: z.b, ext: 'W', title: 'z', price: 2 });
+    expect(byExt(ws, A, 'Y')).toEqual([expect.objectContaining({ ext: 'Y', title: 'born on B', price: 3 })]);
+    expect(errorsJson(ws)).toEqual([]);
   });
 
   // ---------------------------------------------------------------- clear
