@@ -52,10 +52,16 @@ export function workspace(prefix = 'tandem-e2e-'): Workspace {
       ws.db(name).exec(sql);
     },
     all(name, sql, ...params) {
-      return ws.db(name).prepare(sql).all(...params) as never;
+      return ws
+        .db(name)
+        .prepare(sql)
+        .all(...params) as never;
     },
     get(name, sql, ...params) {
-      return ws.db(name).prepare(sql).get(...params) as never;
+      return ws
+        .db(name)
+        .prepare(sql)
+        .get(...params) as never;
     },
     writeConfig(yaml, file = 'tandem.yaml') {
       const p = join(dir, file);
@@ -80,7 +86,9 @@ export function workspace(prefix = 'tandem-e2e-'): Workspace {
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
       child.stderr.on('data', (d) => (stderr += d));
-      const done = new Promise<CliResult>((res) => child.on('exit', (code) => res(result(code ?? -1, stdout, stderr))));
+      const done = new Promise<CliResult>((res) =>
+        child.on('exit', (code) => res(result(code ?? -1, stdout, stderr))),
+      );
       return {
         pid: child.pid!,
         stop() {

@@ -18,7 +18,9 @@ describe('smoke: SOR sync through the CLI', () => {
     expect(ws.all('crm.db', 'SELECT app_id, email, full_name, state FROM contacts')).toEqual([
       { app_id: 7, email: 'a@x', full_name: 'Ann', state: 'A' },
     ]);
-    const second = ws.tandem('run', '--once', '--json').json<{ syncs: { created: object; updated: object }[] }>();
+    const second = ws
+      .tandem('run', '--once', '--json')
+      .json<{ syncs: { created: object; updated: object }[] }>();
     expect(second.syncs[0]!.created).toEqual({ left: 0, right: 0 });
     expect(second.syncs[0]!.updated).toEqual({ left: 0, right: 0 });
   });
