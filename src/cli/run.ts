@@ -93,7 +93,6 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
   }
 
   let first = true;
-  let lastExit: number = EXIT.ok;
   // A paused sync is retried every interval; its reason is logged when it changes, not each time.
   const lastProblem = new Map<string, string>();
   while (!stop.requested) {
@@ -123,12 +122,10 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
         if (moved > 0 || c.quarantined > 0) rt.log.info({ sync: o.name, ...summary(o.result) }, 'synced');
       }
     }
-    lastExit = exitFor(outcomes);
     await sleep(opts.watch.intervalMs, stop);
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  void lastExit;
   return EXIT.ok;
 }
 

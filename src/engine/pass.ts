@@ -198,8 +198,9 @@ async function fullPass(
     if (!opts.dryRun) await connectors[side].installCapture(spec);
     startPos[side] = await connectors[side].currentPosition(spec);
   }
-  const freshState = await store.isFresh(model.name);
   await drainRetries(ctx, opts, counts);
+  // After the retries: they may have linked records (a recovered batch's creates).
+  const freshState = await store.isFresh(model.name);
   const pass = await store.nextPassId(model.name);
   const maxId = await store.maxLinkId(model.name);
   // On a first sync, a side that was empty when the pass began holds only what this pass
