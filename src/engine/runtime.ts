@@ -24,15 +24,18 @@ export interface Runtime {
 export function createLogger(level = 'warn', format: 'pretty' | 'json' = 'pretty'): pino.Logger {
   // Logs go to stderr: stdout is for results (tables, --json).
   if (format === 'json') return pino({ level }, pino.destination(2));
-  return pino(
-    {
-      level,
-      base: undefined,
-      timestamp: false,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    pino.destination(2),
-  );
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, { write: writePretty });
+}
+
+/** One readable line per log entry: `12:00:01 warn  message  key=value …`. */
+function writePretty(line: string): void {
+  const { level, time, msg, ...fields } = JSON.parse(line) as Record<string, unknown>;
+  const name = pino.levels.labels[level as number] ?? String(level);
+  const extra = Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const clock = typeof time === 'string' ? time.slice(11, 19) : '';
+  process.stderr.write(`${clock} ${name.padEnd(5)} ${String(msg ?? '')}${extra ? `  ${extra}` : ''}\n`);
 }
 
 export function openStateStore(url: string): StateStore {

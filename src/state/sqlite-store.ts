@@ -95,7 +95,7 @@ export class SqliteStateStore implements StateStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     // Link indexes outgrow the default 2 MB page cache at a few hundred thousand rows.
-    db.pragma('cache_size = -65536');
+    db.pragma('cache_size = -16384');
     db.pragma('temp_store = MEMORY');
     const store = new SqliteStateStore(db, `sqlite:${path}`);
     store.migrate();
