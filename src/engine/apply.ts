@@ -68,7 +68,12 @@ export interface ApplyContext {
 export async function applyOutcomes(
   ctx: ApplyContext,
   outcomes: Outcome[],
-  extra: Pick<BatchCommit, 'cursors'> & { retried?: Record<Side, string[]>; token: string },
+  extra: Pick<BatchCommit, 'cursors'> & {
+    retried?: Record<Side, string[]>;
+    token: string;
+    /** Keys with a quarantine entry (from the snapshot); undefined: treat every key as held. */
+    held?: Record<Side, ReadonlyMap<string, unknown>>;
+  },
 ): Promise<BatchCounts> {
   const { model, connectors, store } = ctx;
   const counts = emptyCounts();
@@ -201,7 +206,9 @@ export async function applyOutcomes(
     }
     commit.addDetached.push(...o.detach);
     commit.removeDetached.push(...o.undetach);
-    commit.clearQuarantine.push(...o.settles.map((s) => ({ side: s.side, key: s.key })));
+    // Only records that are held have an entry to lift (one look-up each saved per record).
+    for (const s of o.settles)
+      if (!extra.held || extra.held[s.side].has(s.key)) commit.clearQuarantine.push(s);
     commit.addQuarantine.push(...o.quarantine);
     commit.history.push(...o.history);
     counts.conflicts += o.history.filter((h) => h.action === 'conflict').length;

@@ -54,6 +54,7 @@ export async function runBatch(
   if (opts.dryRun) return { counts: countPlanned(outcomes), outcomes, snap };
   const counts = await applyOutcomes({ ...ctx, now }, outcomes, {
     token: (ctx.newToken ?? randomUUID)(),
+    held: snap.held,
     ...(opts.cursors ? { cursors: opts.cursors } : {}),
     retried: { left: [...dirty.retry.left], right: [...dirty.retry.right] },
   });

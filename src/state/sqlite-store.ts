@@ -423,6 +423,11 @@ export class SqliteStateStore implements StateStore {
        ON CONFLICT (id) DO UPDATE SET identity = excluded.identity, left_key = excluded.left_key,
          right_key = excluded.right_key, base = excluded.base, left_at = excluded.left_at, right_at = excluded.right_at`,
     );
+    // Most saves only move the base: touching no indexed column keeps the three link indexes as they are.
+    const updateBase = this.st(
+      `UPDATE links SET base = ?, left_at = ?, right_at = ?
+       WHERE id = ? AND identity = ? AND left_key IS ? AND right_key IS ?`,
+    );
     const delLink = this.st('DELETE FROM links WHERE id = ?');
     const addDetached = this.st(
       'INSERT OR REPLACE INTO detached (sync, side, key, identity) VALUES (?, ?, ?, ?)',
@@ -447,13 +452,18 @@ export class SqliteStateStore implements StateStore {
       // Deletes first: a link re-made under the same identity in this batch must not collide.
       for (const id of b.deleteLinks) delLink.run(id);
       for (const l of b.upsertLinks) {
+        const base = JSON.stringify(l.base);
+        if (l.id !== undefined) {
+          const moved = updateBase.run(base, l.leftAt, l.rightAt, l.id, l.identity, l.leftKey, l.rightKey);
+          if (moved.changes > 0) continue;
+        }
         const info = upsertLink.run(
           l.id ?? null,
           b.sync,
           l.identity,
           l.leftKey,
           l.rightKey,
-          JSON.stringify(l.base),
+          base,
           l.leftAt,
           l.rightAt,
         );
