@@ -86,7 +86,7 @@ export function merge(input: MergeInput): MergeResult {
     const lv = input.left[field.left] ?? null;
     const rv = input.right[field.right] ?? null;
     const lfp = fingerprint(lv);
-    const rfp = fingerprint(rv);
+    const rfp = rv === lv ? lfp : fingerprint(rv);
     const was = input.base?.[field.id];
     result.base[field.id] = [lfp, rfp];
     if (inStep(field, lv, rv)) continue;
@@ -166,7 +166,9 @@ export function createValues(
       continue;
     }
     if (!oneWayAgainst) values[to] = mapped;
-    const fps: [Fingerprint, Fingerprint] = [fingerprint(v), fingerprint(mapped)];
+    const fromFp = fingerprint(v);
+    // Most values cross unchanged: one hash serves both sides.
+    const fps: [Fingerprint, Fingerprint] = [fromFp, mapped === v ? fromFp : fingerprint(mapped)];
     base[field.id] = source === 'left' ? fps : [fps[1], fps[0]];
   }
   return { values, base, invalid };

@@ -5,6 +5,7 @@
  * (first sync) or on `reconcile`: stream both sides in full, then sweep links
  * whose records were not seen (deletes).
  */
+import { identityIsKey } from '../core/identity.js';
 import { sideOf } from '../core/model.js';
 import { otherSide, type Side } from '../core/types.js';
 import { addCounts, type BatchCounts, emptyCounts } from './apply.js';
@@ -239,6 +240,8 @@ async function fullPass(
         dryRun: opts.dryRun,
         preloaded,
         freshState: freshState && (side === 'left' || emptyAtStart.left),
+        intoEmpty:
+          emptyAtStart[otherSide(side)] && identityUnique(model, 'left') && identityUnique(model, 'right'),
       });
       addCounts(counts, r.counts);
       if (opts.dryRun && side === 'left') for (const k of r.snap.records.right.keys()) dryRunSeen.add(k);
@@ -296,4 +299,10 @@ async function fullPass(
     });
   }
   return { counts, guard: null, full: true, lagMs: 0 };
+}
+
+/** No two in-scope records of `side` can carry one identity. */
+function identityUnique(model: SyncContext['model'], side: Side): boolean {
+  if (identityIsKey(model, side)) return true;
+  return sideOf(model, side).externalIdUnique === true;
 }

@@ -40,6 +40,13 @@ export interface GatherOptions {
    * linked earlier in the same pass can meet again.
    */
   freshState?: boolean;
+  /**
+   * A first sync scanning one side into a side that was empty when the pass began,
+   * where identities are unique on both sides (keys, or unique external-ID indexes):
+   * no record can meet another, so the look-ups by identity are skipped too. (A user
+   * insert on the empty side during the scan fails the unique index and is retried.)
+   */
+  intoEmpty?: boolean;
 }
 
 export async function gatherSnapshot(
@@ -107,6 +114,8 @@ export async function gatherSnapshot(
   }
   // Round 2: the other halves of those links.
   await readLinkedRecords();
+
+  if (opts.freshState && opts.intoEmpty) return snap;
 
   // Round 3: everything that carries an identity in play, on both sides.
   const identities = new Set<string>(heldIdentities);
