@@ -9,7 +9,14 @@ import type { Connector, WriteOp, WriteResult } from '../connectors/connector.js
 import { coerce } from '../core/canonical.js';
 import { type SyncModel, sideOf } from '../core/model.js';
 import type { Side } from '../core/types.js';
-import type { BatchCommit, Intent, IntentLink, QuarantineEntry, StateStore } from '../state/store.js';
+import {
+  type BatchCommit,
+  emptyCommit,
+  type Intent,
+  type IntentLink,
+  type QuarantineEntry,
+  type StateStore,
+} from '../state/store.js';
 import { NEW_IDENTITY, type Outcome } from './outcome.js';
 import { linkAfterPartialWrites } from './partial.js';
 
@@ -109,15 +116,8 @@ export async function applyOutcomes(
 
   // 3. Results: links for creates, write-backs of SOR keys, quarantine for refusals.
   const commit: BatchCommit = {
-    sync: model.name,
-    upsertLinks: [],
-    deleteLinks: [],
-    addDetached: [],
-    removeDetached: [],
-    addQuarantine: [],
-    clearQuarantine: [],
+    ...emptyCommit(model.name),
     removeIntents: writing ? [extra.token] : [],
-    history: [],
     ...(extra.cursors ? { cursors: extra.cursors } : {}),
   };
   const writeBacks: { op: WriteOp; outcome: Outcome; side: Side }[] = [];

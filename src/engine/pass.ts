@@ -8,6 +8,7 @@
 import { identityIsKey } from '../core/identity.js';
 import { sideOf } from '../core/model.js';
 import { otherSide, type Side } from '../core/types.js';
+import { emptyCommit } from '../state/store.js';
 import { addCounts, type BatchCounts, emptyCounts } from './apply.js';
 import { emptyDirty, runBatch } from './batch.js';
 import type { SyncContext } from './context.js';
@@ -286,15 +287,7 @@ async function fullPass(
   }
   if (!opts.dryRun) {
     await store.commit({
-      sync: model.name,
-      upsertLinks: [],
-      deleteLinks: [],
-      addDetached: [],
-      removeDetached: [],
-      addQuarantine: [],
-      clearQuarantine: [],
-      removeIntents: [],
-      history: [],
+      ...emptyCommit(model.name),
       cursors: startPos,
     });
   }

@@ -13,7 +13,7 @@
 import type { WriteReceipt } from '../connectors/connector.js';
 import { sideOf } from '../core/model.js';
 import type { Side } from '../core/types.js';
-import type { BatchCommit, Intent } from '../state/store.js';
+import { type BatchCommit, emptyCommit, type Intent } from '../state/store.js';
 import type { SyncContext } from './context.js';
 import { linkAfterPartialWrites } from './partial.js';
 
@@ -63,15 +63,8 @@ async function settle(
 ): Promise<BatchCommit> {
   const { model, store } = ctx;
   const commit: BatchCommit = {
-    sync: model.name,
-    upsertLinks: [],
-    deleteLinks: [],
-    addDetached: [],
-    removeDetached: [],
-    addQuarantine: [],
-    clearQuarantine: [],
+    ...emptyCommit(model.name),
     removeIntents: [intent.token],
-    history: [],
   };
   const landed = (side: Side, ref: number) => receipts[side]?.ok.includes(ref) === true;
   const at = ctx.clock();

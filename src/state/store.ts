@@ -139,6 +139,21 @@ export interface BatchCommit {
   cursors?: Partial<Record<Side, string>>;
 }
 
+/** A commit that changes nothing yet: fill in what a batch changes. */
+export function emptyCommit(sync: string): BatchCommit {
+  return {
+    sync,
+    upsertLinks: [],
+    deleteLinks: [],
+    addDetached: [],
+    removeDetached: [],
+    addQuarantine: [],
+    clearQuarantine: [],
+    removeIntents: [],
+    history: [],
+  };
+}
+
 export interface StateStore {
   readonly description: string;
   close(): Promise<void>;

@@ -1,5 +1,10 @@
+/**
+ * Holding a record: under a manual conflict (both values and their fingerprints
+ * are kept, so a retry after an edit knows which side was edited), or because a
+ * value cannot be stored on the other side.
+ */
 import { fingerprint } from '../../core/fingerprint.js';
-import type { Base } from '../../core/merge.js';
+import type { Base, InvalidValue } from '../../core/merge.js';
 import { otherSide, type Side, type SourceRecord } from '../../core/types.js';
 import type { Outcome } from '../outcome.js';
 import type { DecideContext } from './context.js';
@@ -10,7 +15,6 @@ export function holdConflict(
   identity: string,
   recs: Record<Side, SourceRecord>,
   conflicts: { field: string; left: unknown; right: unknown }[],
-  base: Base,
 ): Outcome {
   const heldFp: Base = {};
   for (const c of conflicts) {
@@ -20,7 +24,6 @@ export function holdConflict(
       fingerprint(recs.right.values[f.right] ?? null),
     ];
   }
-  void base;
   const side = cx.model.sor ?? 'left';
   cx.quarantine(
     o,
@@ -35,5 +38,18 @@ export function holdConflict(
       heldBase: heldFp,
     },
   );
+  return o;
+}
+
+/** A value the other side cannot take: the record whose value it is, is held. */
+export function holdInvalid(
+  cx: DecideContext,
+  o: Outcome,
+  identity: string,
+  recs: Record<Side, SourceRecord>,
+  invalid: InvalidValue,
+): Outcome {
+  const from = otherSide(invalid.side);
+  cx.quarantine(o, from, recs[from].key, identity, 'invalid_value', invalid.message);
   return o;
 }

@@ -12,7 +12,7 @@ import type { Link } from '../../state/store.js';
 import { emptyOutcome, type Outcome } from '../outcome.js';
 import { type DecideContext, SIDES } from './context.js';
 import { planCreate } from './create.js';
-import { holdConflict } from './hold.js';
+import { holdConflict, holdInvalid } from './hold.js';
 
 export function decideLinked(cx: DecideContext, link: Link): Outcome | undefined {
   const o = emptyOutcome(link.identity);
@@ -152,19 +152,8 @@ export function decideLinked(cx: DecideContext, link: Link): Outcome | undefined
     leftAt,
     rightAt,
   });
-  if (m.held) return holdConflict(cx, o, identity, recs, m.conflicts, base);
-  if (m.invalid.length > 0) {
-    const bad = m.invalid[0]!;
-    cx.quarantine(
-      o,
-      otherSide(bad.side),
-      recs[otherSide(bad.side)].key,
-      identity,
-      'invalid_value',
-      bad.message,
-    );
-    return o;
-  }
+  if (m.held) return holdConflict(cx, o, identity, recs, m.conflicts);
+  if (m.invalid.length > 0) return holdInvalid(cx, o, identity, recs, m.invalid[0]!);
   for (const side of SIDES) {
     const values = { ...m.writes[side], ...extWrites[side] };
     if (Object.keys(values).length > 0) o.writes.push({ kind: 'update', side, key: recs[side].key, values });

@@ -9,7 +9,7 @@ import { otherSide, type Side, type SourceRecord } from '../../core/types.js';
 import { emptyOutcome, type Outcome } from '../outcome.js';
 import { type DecideContext, SIDES } from './context.js';
 import { planCreate } from './create.js';
-import { holdConflict } from './hold.js';
+import { holdConflict, holdInvalid } from './hold.js';
 
 export function decideUnlinked(
   cx: DecideContext,
@@ -66,19 +66,8 @@ export function decideUnlinked(
       rightAt,
     });
     const recs = { left: l, right: r };
-    if (m.held) return holdConflict(cx, o, identity, recs, m.conflicts, {});
-    if (m.invalid.length > 0) {
-      const bad = m.invalid[0]!;
-      cx.quarantine(
-        o,
-        otherSide(bad.side),
-        recs[otherSide(bad.side)].key,
-        identity,
-        'invalid_value',
-        bad.message,
-      );
-      return o;
-    }
+    if (m.held) return holdConflict(cx, o, identity, recs, m.conflicts);
+    if (m.invalid.length > 0) return holdInvalid(cx, o, identity, recs, m.invalid[0]!);
     if (adoption) {
       const sSide = sideOf(cx.model, cx.model.sor!);
       const nKey = recs[otherSide(cx.model.sor!)].key;
