@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
+import { type LinkRow, type QRow, type StatusRow, toLink, toQuarantine, toStatus } from './sqlite-rows.js';
 import type {
   BatchCommit,
   Detached,
@@ -20,60 +21,6 @@ import type {
 } from './store.js';
 
 type Db = Database.Database;
-type LinkRow = {
-  id: number;
-  sync: string;
-  identity: string;
-  left_key: string | null;
-  right_key: string | null;
-  base: string;
-  left_at: string | null;
-  right_at: string | null;
-  left_seen: number;
-  right_seen: number;
-};
-
-const toLink = (r: LinkRow): Link => ({
-  id: r.id,
-  sync: r.sync,
-  identity: r.identity,
-  leftKey: r.left_key,
-  rightKey: r.right_key,
-  base: JSON.parse(r.base),
-  leftAt: r.left_at,
-  rightAt: r.right_at,
-  leftSeen: r.left_seen,
-  rightSeen: r.right_seen,
-});
-
-type QRow = {
-  id: number;
-  sync: string;
-  side: Side;
-  key: string | null;
-  identity: string | null;
-  record_side: Side;
-  record_key: string;
-  reason: QuarantineEntry['reason'];
-  message: string;
-  detail: string | null;
-  first_seen: string;
-  last_seen: string;
-};
-const toQuarantine = (r: QRow): QuarantineEntry => ({
-  id: r.id,
-  sync: r.sync,
-  side: r.side,
-  key: r.key,
-  identity: r.identity,
-  recordSide: r.record_side,
-  recordKey: r.record_key,
-  reason: r.reason,
-  message: r.message,
-  ...(r.detail ? { detail: JSON.parse(r.detail) } : {}),
-  firstSeen: r.first_seen,
-  lastSeen: r.last_seen,
-});
 
 const keyColumn = (side: Side) => (side === 'left' ? 'left_key' : 'right_key');
 
@@ -355,42 +302,10 @@ export class SqliteStateStore implements StateStore {
   }
 
   async status(sync: string): Promise<SyncStatus> {
-    const r = this.st('SELECT * FROM sync_status WHERE sync = ?').get(sync) as
-      | {
-          state: SyncStatus['state'];
-          reason: string | null;
-          last_pass_at: string | null;
-          last_pass: string | null;
-          guard: string | null;
-          deletes_confirmed: number;
-          full_scan_due: number;
-          lag_ms: number | null;
-        }
-      | undefined;
-    if (!r) {
-      return {
-        sync,
-        state: 'ok',
-        reason: null,
-        lastPassAt: null,
-        lastPass: null,
-        guard: null,
-        deletesConfirmed: false,
-        fullScanDue: false,
-        lagMs: null,
-      };
-    }
-    return {
+    return toStatus(
       sync,
-      state: r.state,
-      reason: r.reason,
-      lastPassAt: r.last_pass_at,
-      lastPass: r.last_pass ? JSON.parse(r.last_pass) : null,
-      guard: r.guard ? JSON.parse(r.guard) : null,
-      deletesConfirmed: r.deletes_confirmed === 1,
-      fullScanDue: r.full_scan_due === 1,
-      lagMs: r.lag_ms,
-    };
+      this.st('SELECT * FROM sync_status WHERE sync = ?').get(sync) as StatusRow | undefined,
+    );
   }
 
   async setStatus(sync: string, patch: Partial<Omit<SyncStatus, 'sync'>>): Promise<void> {
