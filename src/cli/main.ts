@@ -78,7 +78,7 @@ program
   .description('sync continuously until SIGINT/SIGTERM (or one pass with --once)')
   .option('--once', 'sync every change made before it started, then exit')
   .option('--dry-run', 'print the plan, write nothing')
-  .option('--batch-size <n>', 'records per batch', (v) => Number.parseInt(v, 10), 2000)
+  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), 1000)
   .option(
     '--interval <ms>',
     'how often to look for changes while running (an idle look costs about a millisecond)',
@@ -103,7 +103,7 @@ program
   .command('reconcile')
   .description('compare both sides in full and repair drift')
   .option('--dry-run', 'print the plan (creates, updates, deletes per side), write nothing')
-  .option('--batch-size <n>', 'records per batch', (v) => Number.parseInt(v, 10), 2000)
+  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), 1000)
   .action(
     act((o: { dryRun?: boolean; batchSize: number }) =>
       withRuntime(globals(), (rt, syncs) =>
