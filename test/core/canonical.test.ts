@@ -14,7 +14,7 @@ import {
   normalizeTime,
   normalizeTimestamp,
 } from '../../src/core/canonical.js';
-import type { Canonical, ColumnKind } from '../../src/core/types.js';
+import { type Canonical, COLUMN_KINDS, type ColumnKind } from '../../src/core/types.js';
 
 /** Exact value of decimal text as mantissa × 10^exp, mantissa without trailing zeros (0 is 0×10^0). */
 function exact(text: string): { m: bigint; e: number } {
@@ -275,18 +275,7 @@ describe('coerce', () => {
   });
 
   it('null stays null in every kind', () => {
-    for (const kind of [
-      'text',
-      'integer',
-      'decimal',
-      'float',
-      'boolean',
-      'date',
-      'timestamp',
-      'time',
-      'json',
-      'bytes',
-    ] as ColumnKind[]) {
+    for (const kind of COLUMN_KINDS) {
       expect(coerce(null, kind)).toBeNull();
     }
   });

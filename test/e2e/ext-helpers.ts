@@ -276,17 +276,7 @@ export function contents(
 export function extConfigWith(
   opts: { left?: string; right?: string; extra?: string; fields?: string } = {},
 ): string {
-  return `version: 1
-connections:
-  app: { url: sqlite:./app.db }
-  crm: { url: sqlite:./crm.db }
-syncs:
-  products:
-    mode: external-id
-    left:  { connection: app, table: products, external_id: sku${opts.left ?? ''} }
-    right: { connection: crm, table: items, external_id: code${opts.right ?? ''} }
-    fields: ${opts.fields ?? '[title, price]'}
-${opts.extra ?? ''}`;
+  return extConfig(opts.extra ?? '', opts);
 }
 
 /** Inserts `n` records with external ids `${prefix}-1…n` in one transaction. */

@@ -164,7 +164,11 @@ export const EXT_SCHEMA = {
   crm: `CREATE TABLE items (id INTEGER PRIMARY KEY, code TEXT UNIQUE, title TEXT, price NUMERIC, updated_at TEXT);`,
 };
 
-export function extConfig(extra = ''): string {
+/**
+ * The External ID config; `side.left`/`side.right` add keys to a side (`, filter: "…"`),
+ * `extra` adds sync-level lines (`    conflicts: manual`).
+ */
+export function extConfig(extra = '', side: { left?: string; right?: string; fields?: string } = {}): string {
   return `version: 1
 connections:
   app: { url: sqlite:./app.db }
@@ -172,9 +176,9 @@ connections:
 syncs:
   products:
     mode: external-id
-    left:  { connection: app, table: products, external_id: sku }
-    right: { connection: crm, table: items, external_id: code }
-    fields: [title, price]
+    left:  { connection: app, table: products, external_id: sku${side.left ?? ''} }
+    right: { connection: crm, table: items, external_id: code${side.right ?? ''} }
+    fields: ${side.fields ?? '[title, price]'}
 ${extra}`;
 }
 
