@@ -87,14 +87,17 @@ program
   )
   .action(
     act((o: { once?: boolean; dryRun?: boolean; batchSize: number; interval: number }) =>
-      withRuntime(globals(), (rt, syncs) =>
-        passCommand(rt, syncs, {
-          json: globals().json === true,
-          dryRun: o.dryRun === true,
-          full: false,
-          batchSize: o.batchSize,
-          ...(o.once || o.dryRun ? {} : { watch: { intervalMs: o.interval } }),
-        }),
+      withRuntime(
+        globals(),
+        (rt, syncs) =>
+          passCommand(rt, syncs, {
+            json: globals().json === true,
+            dryRun: o.dryRun === true,
+            full: false,
+            batchSize: o.batchSize,
+            ...(o.once || o.dryRun ? {} : { watch: { intervalMs: o.interval } }),
+          }),
+        { storeThread: true },
       ),
     ),
   );
@@ -106,13 +109,16 @@ program
   .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), 1000)
   .action(
     act((o: { dryRun?: boolean; batchSize: number }) =>
-      withRuntime(globals(), (rt, syncs) =>
-        passCommand(rt, syncs, {
-          json: globals().json === true,
-          dryRun: o.dryRun === true,
-          full: true,
-          batchSize: o.batchSize,
-        }),
+      withRuntime(
+        globals(),
+        (rt, syncs) =>
+          passCommand(rt, syncs, {
+            json: globals().json === true,
+            dryRun: o.dryRun === true,
+            full: true,
+            batchSize: o.batchSize,
+          }),
+        { storeThread: true },
       ),
     ),
   );

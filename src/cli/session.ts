@@ -20,13 +20,18 @@ export function loggerFor(opts: GlobalOptions): pino.Logger {
   return createLogger(opts.logLevel, opts.logFormat);
 }
 
+/**
+ * `storeThread`: the state store on its own thread — for the commands that sync
+ * (batches overlap with their commits); the others start faster without it.
+ */
 export async function withRuntime(
   opts: GlobalOptions,
   body: (rt: Runtime, syncs: string[]) => Promise<number>,
+  { storeThread = false } = {},
 ): Promise<number> {
   const config = loadConfig(resolve(opts.config));
   const syncs = selectSyncs(config, opts.sync);
-  const rt = await openRuntime(config, loggerFor(opts));
+  const rt = await openRuntime(config, loggerFor(opts), { storeThread });
   try {
     return await body(rt, syncs);
   } finally {

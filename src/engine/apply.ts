@@ -2,7 +2,7 @@
  * Carrying out a batch's outcomes: the intent written down first, one bulk
  * write per side (each leaving a receipt), SOR write-backs, then links,
  * quarantine, history and the capture cursor in one state transaction — and
- * only then are the receipts forgotten.
+ * only once that is saved are the receipts forgotten.
  */
 
 import type { Connector, WriteOp, WriteResult } from '../connectors/connector.js';
@@ -19,6 +19,7 @@ import {
 } from '../state/store.js';
 import { NEW_IDENTITY, type Outcome } from './outcome.js';
 import { linkAfterPartialWrites } from './partial.js';
+import type { CommitPipeline } from './pipeline.js';
 
 export interface BatchCounts {
   created: Record<Side, number>;
@@ -69,6 +70,7 @@ export interface ApplyContext {
   model: SyncModel;
   connectors: Record<Side, Connector>;
   store: StateStore;
+  pipeline: CommitPipeline;
   now: string;
 }
 
@@ -118,9 +120,15 @@ export async function applyOutcomes(
   const commit: BatchCommit = {
     ...emptyCommit(model.name),
     removeIntents: writing ? [extra.token] : [],
+    dropRetry: (['left', 'right'] as const).flatMap((side) =>
+      (extra.retried?.[side] ?? []).map((key) => ({ side, key })),
+    ),
     ...(extra.cursors ? { cursors: extra.cursors } : {}),
   };
   const writeBacks: { op: WriteOp; outcome: Outcome; side: Side }[] = [];
+  // Creates that landed: the store links them from the intent.
+  const landed: [number, string][] = [];
+  if (writing) commit.linkCreates = { token: extra.token, landed };
   for (const o of outcomes) {
     const refs = refOf.get(o)!;
     let failed = false;
@@ -162,15 +170,7 @@ export async function applyOutcomes(
       if (r.ok) {
         const c = o.create;
         const identity = c.identity ?? r.key;
-        commit.upsertLinks.push({
-          sync: model.name,
-          identity,
-          leftKey: c.target === 'left' ? r.key : c.sourceKey,
-          rightKey: c.target === 'right' ? r.key : c.sourceKey,
-          base: c.base,
-          leftAt: c.leftAt,
-          rightAt: c.rightAt,
-        });
+        landed.push([r.ref, r.key]);
         if (o.deleteLinkId !== undefined) commit.deleteLinks.push(o.deleteLinkId);
         if (c.writeBackColumn) {
           const s = sideOf(model, c.source);
@@ -248,12 +248,21 @@ export async function applyOutcomes(
   commit.clearQuarantine = commit.clearQuarantine.filter((c) => !requarantined.has(`${c.side}\0${c.key}`));
   counts.quarantined = commit.addQuarantine.length;
 
-  await store.commit(commit);
-  for (const side of ['left', 'right'] as const) {
-    if (extra.retried?.[side]?.length) await store.dropRetry(model.name, side, extra.retried[side]);
-  }
-  for (const side of wrote) await connectors[side].forgetReceipts(sideOf(model, side).spec, [extra.token]);
+  // 5. The commit is queued, not waited for (the next batch is prepared meanwhile); the receipts
+  //    are forgotten once it is saved.
+  await ctx.pipeline.add(saveThenForget(ctx, commit, wrote, extra.token));
   return counts;
+}
+
+/**
+ * The commit, then the receipts it makes unneeded. A function of its own so the
+ * callback holds on to the token and nothing else of the batch while it waits.
+ */
+function saveThenForget(ctx: ApplyContext, commit: BatchCommit, wrote: Side[], token: string): Promise<void> {
+  const { model, connectors } = ctx;
+  return ctx.store.commit(commit).then(async () => {
+    for (const side of wrote) await connectors[side].forgetReceipts(sideOf(model, side).spec, [token]);
+  });
 }
 
 /** The intent of a batch: its creates and the links it will save, with the refs of their writes. */

@@ -7,6 +7,7 @@ import type { Connector } from '../connectors/connector.js';
 import type { SyncModel } from '../core/model.js';
 import type { Side } from '../core/types.js';
 import type { StateStore } from '../state/store.js';
+import type { CommitPipeline } from './pipeline.js';
 
 export interface SyncContext {
   model: SyncModel;
@@ -16,4 +17,6 @@ export interface SyncContext {
   /** ISO-8601 UTC now; injected so simulations control time. */
   clock: () => string;
   newToken?: () => string;
+  /** This sync's batch commits in flight (one per sync context). */
+  pipeline: CommitPipeline;
 }

@@ -51,9 +51,18 @@ export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<Pass
   const full = opts.full || cursors.left === null || cursors.right === null || status.fullScanDue;
   const linked = await store.countLinks(model.name);
   const confirmed = status.deletesConfirmed;
-  const result = full
-    ? await fullPass(ctx, opts, linked, confirmed)
-    : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
+  let result: Omit<PassResult, 'quarantined'>;
+  try {
+    result = full
+      ? await fullPass(ctx, opts, linked, confirmed)
+      : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
+  } catch (err) {
+    // The commits in flight still finish; the pass's own error is the one reported.
+    await ctx.pipeline.drain().catch(() => {});
+    throw err;
+  }
+  // Every batch's commit saved, and its receipts forgotten, before the pass counts as done.
+  await ctx.pipeline.drain();
   const quarantined = await store.countQuarantined(model.name);
   if (!opts.dryRun) {
     await store.setStatus(model.name, {
@@ -209,8 +218,9 @@ async function fullPass(
   // creates (later user inserts are captured and replayed): it needs no scan of its own.
   const emptyAtStart: Record<Side, boolean> = { left: false, right: false };
   if (freshState) {
+    // One record is enough to tell (a count would read the whole table).
     for (const side of SIDES)
-      emptyAtStart[side] = (await connectors[side].count(sideOf(model, side).spec)) === 0;
+      emptyAtStart[side] = (await connectors[side].scan(sideOf(model, side).spec, null, 1)).length === 0;
   }
   let done = 0;
   // Dry runs link nothing, so they remember which right records the left scan already planned for.

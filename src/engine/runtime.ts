@@ -10,8 +10,10 @@ import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
 import { SqliteStateStore } from '../state/sqlite-store.js';
 import type { StateStore } from '../state/store.js';
+import { WorkerStateStore } from '../state/worker-store.js';
 import type { SyncContext } from './context.js';
 import { type BuiltModel, buildSyncModel } from './model-builder.js';
+import { CommitPipeline } from './pipeline.js';
 
 export interface Runtime {
   config: TandemConfig;
@@ -38,8 +40,12 @@ function writePretty(line: string): void {
   process.stderr.write(`${clock} ${name.padEnd(5)} ${String(msg ?? '')}${extra ? `  ${extra}` : ''}\n`);
 }
 
-export function openStateStore(url: string): StateStore {
-  if (url.startsWith('sqlite:')) return SqliteStateStore.open(url.slice('sqlite:'.length));
+/** `thread`: a SQLite store runs on its own thread (see worker-store.ts). */
+export async function openStateStore(url: string, thread = false): Promise<StateStore> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    return thread ? WorkerStateStore.open(path) : SqliteStateStore.open(path);
+  }
   throw new TandemError(
     'URL_UNSUPPORTED',
     `state store ${url.split(':')[0]}: is not supported by this version yet`,
@@ -48,9 +54,13 @@ export function openStateStore(url: string): StateStore {
   );
 }
 
-export async function openRuntime(config: TandemConfig, log: pino.Logger): Promise<Runtime> {
+export async function openRuntime(
+  config: TandemConfig,
+  log: pino.Logger,
+  { storeThread = false } = {},
+): Promise<Runtime> {
   const connectors = new Map<string, Connector>();
-  const store = openStateStore(config.state);
+  const store = await openStateStore(config.state, storeThread);
   const rt: Runtime = {
     config,
     store,
@@ -110,6 +120,7 @@ export async function syncContext(
       store: rt.store,
       log: rt.log.child({ sync: sync.name }),
       clock: () => new Date().toISOString(),
+      pipeline: new CommitPipeline(),
     },
     built,
   };

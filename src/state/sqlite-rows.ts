@@ -3,6 +3,7 @@
  * store's types (JSON columns decoded, snake_case to camelCase).
  */
 import type { Side } from '../core/types.js';
+import { decodeBase } from './base-text.js';
 import type { Link, QuarantineEntry, SyncStatus } from './store.js';
 
 export type LinkRow = {
@@ -24,7 +25,7 @@ export const toLink = (r: LinkRow): Link => ({
   identity: r.identity,
   leftKey: r.left_key,
   rightKey: r.right_key,
-  base: JSON.parse(r.base),
+  base: decodeBase(r.base),
   leftAt: r.left_at,
   rightAt: r.right_at,
   leftSeen: r.left_seen,

@@ -7,6 +7,14 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
+import { encodeBase } from './base-text.js';
+import {
+  decodeIntentBody,
+  encodeIntentBody,
+  LINK_STRIDE,
+  type LinkRows,
+  linksToRows,
+} from './sqlite-encoding.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { type LinkRow, type QRow, type StatusRow, toLink, toQuarantine, toStatus } from './sqlite-rows.js';
 import type {
@@ -183,11 +191,16 @@ export class SqliteStateStore implements StateStore {
   }
 
   async addIntent(intent: Intent): Promise<void> {
+    this.addIntentText(intent.sync, intent.token, intent.createdAt, encodeIntentBody(intent));
+  }
+
+  /** addIntent with the body already encoded (by WorkerStateStore, on the engine's thread). */
+  addIntentText(sync: string, token: string, createdAt: string, body: string): void {
     this.st('INSERT OR REPLACE INTO intents (token, sync, created_at, body) VALUES (?, ?, ?, ?)').run(
-      intent.token,
-      intent.sync,
-      intent.createdAt,
-      JSON.stringify({ creates: intent.creates, links: intent.links }),
+      token,
+      sync,
+      createdAt,
+      body,
     );
   }
 
@@ -202,7 +215,7 @@ export class SqliteStateStore implements StateStore {
       sync: r.sync,
       token: r.token,
       createdAt: r.created_at,
-      ...JSON.parse(r.body),
+      ...decodeIntentBody(r.body),
     }));
   }
 
@@ -330,8 +343,45 @@ export class SqliteStateStore implements StateStore {
     );
   }
 
+  /** The links the landed creates of an intent make: [identity, leftKey, rightKey, base, leftAt, rightAt]. */
+  private createdLinks(sync: string, { token, landed }: NonNullable<BatchCommit['linkCreates']>) {
+    const row = this.st('SELECT body FROM intents WHERE token = ? AND sync = ?').get(token, sync) as
+      | { body: string }
+      | undefined;
+    if (!row) {
+      throw new TandemError(
+        'INTERNAL',
+        `the intent ${token} of sync ${sync} is missing from the state store`,
+        'Report this as a bug; run `tandem reconcile` to re-check every record.',
+      );
+    }
+    const byRef = new Map(decodeIntentBody(row.body).creates.map((c) => [c.ref, c]));
+    return landed.map(([ref, key]) => {
+      const c = byRef.get(ref);
+      if (!c)
+        throw new TandemError('INTERNAL', `intent ${token} has no create ${ref}`, 'Report this as a bug.');
+      return [
+        c.identity ?? key,
+        c.target === 'left' ? key : c.sourceKey,
+        c.target === 'right' ? key : c.sourceKey,
+        encodeBase(c.base),
+        c.leftAt,
+        c.rightAt,
+      ] as const;
+    });
+  }
+
   async commit(b: BatchCommit): Promise<void> {
+    this.commitRows(b, linksToRows(b.upsertLinks));
+  }
+
+  /** commit with the links already encoded (by WorkerStateStore, on the engine's thread); `upsertLinks` is ignored. */
+  commitRows(b: Omit<BatchCommit, 'upsertLinks'>, links: LinkRows): void {
     const now = new Date().toISOString();
+    const insertLink = this.st(
+      `INSERT INTO links (sync, identity, left_key, right_key, base, left_at, right_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
     const upsertLink = this.st(
       `INSERT INTO links (id, sync, identity, left_key, right_key, base, left_at, right_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -357,6 +407,7 @@ export class SqliteStateStore implements StateStore {
     );
     const clearQ = this.st('DELETE FROM quarantine WHERE sync = ? AND record_side = ? AND record_key = ?');
     const delIntent = this.st('DELETE FROM intents WHERE token = ?');
+    const delRetry = this.st('DELETE FROM retry WHERE sync = ? AND side = ? AND key = ?');
     const addHistory = this.st(
       'INSERT INTO history (sync, identity, at, side, action, detail) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -366,23 +417,30 @@ export class SqliteStateStore implements StateStore {
     this.db.transaction(() => {
       // Deletes first: a link re-made under the same identity in this batch must not collide.
       for (const id of b.deleteLinks) delLink.run(id);
-      for (const l of b.upsertLinks) {
-        const base = JSON.stringify(l.base);
-        if (l.id !== undefined) {
-          const moved = updateBase.run(base, l.leftAt, l.rightAt, l.id, l.identity, l.leftKey, l.rightKey);
-          if (moved.changes > 0) continue;
-        }
-        const info = upsertLink.run(
-          l.id ?? null,
+      if (b.linkCreates && b.linkCreates.landed.length > 0) {
+        for (const [identity, leftKey, rightKey, base, leftAt, rightAt] of this.createdLinks(
           b.sync,
-          l.identity,
-          l.leftKey,
-          l.rightKey,
-          base,
-          l.leftAt,
-          l.rightAt,
-        );
-        if (l.id === undefined) l.id = Number(info.lastInsertRowid);
+          b.linkCreates,
+        ))
+          insertLink.run(b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
+      }
+      for (let i = 0; i < links.length; i += LINK_STRIDE) {
+        const id = links[i];
+        const [identity, leftKey, rightKey, base, leftAt, rightAt] = [
+          links[i + 1],
+          links[i + 2],
+          links[i + 3],
+          links[i + 4],
+          links[i + 5],
+          links[i + 6],
+        ];
+        if (id === null) {
+          insertLink.run(b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
+          continue;
+        }
+        const moved = updateBase.run(base, leftAt, rightAt, id, identity, leftKey, rightKey);
+        if (moved.changes === 0)
+          upsertLink.run(id, b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
       }
       for (const d of b.removeDetached) delDetached.run(b.sync, d.side, d.key);
       for (const d of b.addDetached) addDetached.run(b.sync, d.side, d.key, d.identity);
@@ -403,6 +461,7 @@ export class SqliteStateStore implements StateStore {
         );
       }
       for (const t of b.removeIntents) delIntent.run(t);
+      for (const r of b.dropRetry) delRetry.run(b.sync, r.side, r.key);
       for (const h of b.history) {
         addHistory.run(
           b.sync,

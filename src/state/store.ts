@@ -126,6 +126,12 @@ export interface SyncStatus {
 export interface BatchCommit {
   sync: string;
   upsertLinks: Link[];
+  /**
+   * Creates of this batch's intent that landed, as [ref, new key]: their links
+   * (identity, keys, base, change times) are made from the intent, saved before
+   * the writes, instead of being sent again.
+   */
+  linkCreates?: { token: string; landed: [number, string][] };
   deleteLinks: number[];
   addDetached: Detached[];
   removeDetached: { side: Side; key: string }[];
@@ -134,6 +140,8 @@ export interface BatchCommit {
   clearQuarantine: { side: Side; key: string }[];
   /** Intents this commit settles. */
   removeIntents: string[];
+  /** Records `retry` asked about that this batch has now looked at. */
+  dropRetry: { side: Side; key: string }[];
   history: HistoryEntry[];
   /** Capture positions reached; saved in the same transaction as the links. */
   cursors?: Partial<Record<Side, string>>;
@@ -150,6 +158,7 @@ export function emptyCommit(sync: string): BatchCommit {
     addQuarantine: [],
     clearQuarantine: [],
     removeIntents: [],
+    dropRetry: [],
     history: [],
   };
 }

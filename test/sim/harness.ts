@@ -15,6 +15,7 @@ import { buildFields, type SideModel, type SyncModel } from '../../src/core/mode
 import type { Canonical, ColumnKind, Row, Side } from '../../src/core/types.js';
 import type { SyncContext } from '../../src/engine/context.js';
 import { type PassResult, runPass } from '../../src/engine/pass.js';
+import { CommitPipeline } from '../../src/engine/pipeline.js';
 import { SqliteStateStore } from '../../src/state/sqlite-store.js';
 import type { BatchCommit, StateStore } from '../../src/state/store.js';
 import { MemoryConnector, MemoryDatabase, type MemoryTableDef } from './memory-connector.js';
@@ -347,6 +348,7 @@ export class World {
       log: pino({ level: 'silent' }),
       clock: () => this.clock(),
       newToken: () => `tok-${++this.tokens}`,
+      pipeline: new CommitPipeline(),
     };
     try {
       const result = await runPass(ctx, {

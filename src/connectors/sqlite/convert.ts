@@ -179,6 +179,9 @@ function int64(text: string): bigint {
  * the same canonical text, and refused otherwise.
  */
 function decimalNative(value: string): Native {
+  // The usual case first: canonical text of a fraction a REAL holds exactly as written.
+  const n = Number(value);
+  if (!Number.isInteger(n) && Number.isFinite(n) && String(n) === value) return n;
   const d = normalizeDecimal(value);
   if (d === undefined) return value;
   if (INTEGER_TEXT.test(d)) {

@@ -14,6 +14,8 @@ const STATEMENT_CACHE_SIZE = 512;
 
 export class Statements {
   private readonly cache = new Map<string, Statement>();
+  /** Facts about a schema's tables, valid while its schema_version stays the same. */
+  private readonly facts = new Map<string, { version: bigint; values: Map<string, unknown> }>();
 
   constructor(readonly db: Database.Database) {}
 
@@ -46,6 +48,23 @@ export class Statements {
 
   clear(): void {
     this.cache.clear();
+    this.facts.clear();
+  }
+
+  /**
+   * `compute()`, remembered until the schema changes (SQLite bumps
+   * schema_version on every CREATE, DROP or ALTER): the writes of every batch
+   * ask the same questions of sqlite_master and pragma tables.
+   */
+  fact<T>(schema: string, name: string, compute: () => T): T {
+    const version = this.get(`PRAGMA ${qi(schema)}.schema_version`)?.[0] as bigint;
+    let f = this.facts.get(schema);
+    if (!f || f.version !== version) {
+      f = { version, values: new Map() };
+      this.facts.set(schema, f);
+    }
+    if (!f.values.has(name)) f.values.set(name, compute());
+    return f.values.get(name) as T;
   }
 
   /** Names of the attached schemas (`main`, `temp`, …). */
@@ -70,9 +89,12 @@ export class Statements {
   }
 
   exists(schema: string, type: 'table' | 'trigger', name: string): boolean {
-    return (
-      this.get(`SELECT 1 FROM ${qi(schema)}.sqlite_master WHERE type = ? AND name = ?`, type, name) !==
-      undefined
+    return this.fact(
+      schema,
+      `exists ${type} ${name}`,
+      () =>
+        this.get(`SELECT 1 FROM ${qi(schema)}.sqlite_master WHERE type = ? AND name = ?`, type, name) !==
+        undefined,
     );
   }
 }

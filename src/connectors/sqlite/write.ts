@@ -144,6 +144,10 @@ function runIsolated(p: Pass): 'done' | Lost {
  * WITHOUT ROWID tables have one, and there the column is not the rowid).
  */
 function isRowidKey(q: Statements, t: TableRef, key: string): boolean {
+  return q.fact(t.schema, `rowid key ${t.name} ${key}`, () => rowidKeyNow(q, t, key));
+}
+
+function rowidKeyNow(q: Statements, t: TableRef, key: string): boolean {
   const row = q.get(
     "SELECT count(*) = 1 AND max(name = ? AND upper(type) = 'INTEGER') " +
       "AND NOT EXISTS (SELECT 1 FROM pragma_index_list(?, ?) WHERE origin = 'pk') " +

@@ -1,0 +1,44 @@
+/**
+ * Batch commits in flight. A batch's state commit is handed to the store and
+ * not waited for: the store serves calls in the order they come, so whatever
+ * the engine asks of it next already sees the commit, while the engine reads
+ * and decides the next batch in the meantime. What must follow a commit
+ * (forgetting the batch's receipts) runs once it is saved. At most `depth`
+ * commits are queued; a failed one fails the pass at the next add or drain.
+ */
+export class CommitPipeline {
+  private readonly inflight: Promise<void>[] = [];
+  private failure: { error: unknown } | null = null;
+
+  constructor(private readonly depth = 2) {}
+
+  /** Queues `saved` (a commit and what follows it); waits while too many are queued. */
+  async add(saved: Promise<void>): Promise<void> {
+    const tracked = saved.then(
+      () => {
+        this.inflight.splice(this.inflight.indexOf(tracked), 1);
+      },
+      (error: unknown) => {
+        this.inflight.splice(this.inflight.indexOf(tracked), 1);
+        this.failure ??= { error };
+      },
+    );
+    this.inflight.push(tracked);
+    while (this.inflight.length > this.depth) await this.inflight[0];
+    this.check();
+  }
+
+  /** Waits for every queued commit; throws the first that failed. */
+  async drain(): Promise<void> {
+    while (this.inflight.length > 0) await this.inflight[0];
+    this.check();
+  }
+
+  private check(): void {
+    const f = this.failure;
+    if (f) {
+      this.failure = null;
+      throw f.error;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The stored forms of intents and links: whatever an intent holds comes back
+ * the same from its text, and links cross to the store's thread intact.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fingerprint } from '../../src/core/fingerprint.js';
+import type { Base } from '../../src/core/merge.js';
+import {
+  decodeIntentBody,
+  encodeIntentBody,
+  LINK_STRIDE,
+  linksToRows,
+} from '../../src/state/sqlite-encoding.js';
+import type { IntentCreate } from '../../src/state/store.js';
+
+const fp = fc.oneof(fc.string(), fc.constant(null), fc.boolean()).map(fingerprint);
+const side = fc.constantFrom('left' as const, 'right' as const);
+const time = fc.option(fc.constant('2026-11-27T15:19:17.123Z'), { nil: null });
+
+const base = (fields: string[]) =>
+  fc.tuple(...fields.map(() => fc.tuple(fp, fp))).map((pairs) => {
+    const b: Base = {};
+    fields.forEach((f, i) => {
+      b[f] = pairs[i]!;
+    });
+    return b;
+  });
+
+const create = (fields: string[]) =>
+  fc.record(
+    {
+      ref: fc.nat(),
+      target: side,
+      source: side,
+      sourceKey: fc.string(),
+      identity: fc.option(fc.string(), { nil: null }),
+      // Mostly the batch's fields; now and then another set, which must still round-trip.
+      base: fc.oneof(
+        { weight: 4, arbitrary: base(fields) },
+        { weight: 1, arbitrary: base(['other', 'x"y']) },
+      ),
+      leftAt: time,
+      rightAt: time,
+      replacesLinkId: fc.nat(),
+    },
+    { requiredKeys: ['ref', 'target', 'source', 'sourceKey', 'identity', 'base', 'leftAt', 'rightAt'] },
+  ) as fc.Arbitrary<IntentCreate>;
+
+describe('intent body', () => {
+  it('round-trips creates, whatever their keys, bases and field sets', () => {
+    const fields = fc.uniqueArray(fc.string({ minLength: 1 }), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(
+        fields.chain((f) => fc.array(create(f), { maxLength: 8 })),
+        (creates) => {
+          expect(decodeIntentBody(encodeIntentBody({ creates, links: [] }))).toEqual({ creates, links: [] });
+        },
+      ),
+    );
+  });
+
+  it('reads intents saved with creates as objects by earlier versions', () => {
+    const old = {
+      creates: [
+        {
+          ref: 1,
+          target: 'right',
+          source: 'left',
+          sourceKey: '7',
+          identity: '7',
+          base: { email: ['sa:b', 'sa:b'] },
+          leftAt: null,
+          rightAt: null,
+        },
+      ],
+      links: [],
+    };
+    expect(decodeIntentBody(JSON.stringify(old))).toEqual(old);
+  });
+});
+
+describe('links to the store thread', () => {
+  it('flattens each link to its stride, base encoded', () => {
+    const rows = linksToRows([
+      {
+        sync: 's',
+        id: 4,
+        identity: 'i',
+        leftKey: 'l',
+        rightKey: null,
+        base: { a: ['n', 't'] },
+        leftAt: null,
+        rightAt: 'r',
+      },
+    ]);
+    expect(rows).toHaveLength(LINK_STRIDE);
+    expect(rows).toEqual([4, 'i', 'l', null, '{"a":["n","t"]}', null, 'r']);
+  });
+});
