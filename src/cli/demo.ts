@@ -90,7 +90,7 @@ export async function demoCommand(dir: string, opts: GlobalOptions): Promise<num
     exit = await passCommand(
       rt,
       config.syncs.map((s) => s.name),
-      { dryRun: false, full: false, batchSize: 1000 },
+      { dryRun: false, full: false, batchSize: 500 },
     );
   } finally {
     await rt.close();

@@ -10,6 +10,13 @@ import { errorsCommand, retryCommand, statusCommand, traceCommand } from './insp
 import { passCommand } from './run.js';
 import { type GlobalOptions, reportError, withRuntime } from './session.js';
 
+/**
+ * Records per batch. Smaller batches keep less alive at a time, which the
+ * garbage collector rewards: on the first-sync benchmark 500 was both faster
+ * and leaner than 250 or 1,000 (docs/benchmarks.md).
+ */
+const DEFAULT_BATCH = 500;
+
 const program = new Command();
 program
   .name('tandem')
@@ -78,7 +85,7 @@ program
   .description('sync continuously until SIGINT/SIGTERM (or one pass with --once)')
   .option('--once', 'sync every change made before it started, then exit')
   .option('--dry-run', 'print the plan, write nothing')
-  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), 1000)
+  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), DEFAULT_BATCH)
   .option(
     '--interval <ms>',
     'how often to look for changes while running (an idle look costs about a millisecond)',
@@ -106,7 +113,7 @@ program
   .command('reconcile')
   .description('compare both sides in full and repair drift')
   .option('--dry-run', 'print the plan (creates, updates, deletes per side), write nothing')
-  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), 1000)
+  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), DEFAULT_BATCH)
   .action(
     act((o: { dryRun?: boolean; batchSize: number }) =>
       withRuntime(

@@ -34,6 +34,16 @@ export type WriteResult =
  * and the keys inserts got. Stored in the same transaction as the rows, so it
  * exists exactly when they do.
  */
+export interface WriteOptions {
+  /**
+   * Awaited after the rows are written and before they commit; when it fails,
+   * nothing commits and write() fails with its error. The engine saves the
+   * batch's intent meanwhile: it must be durable before the rows are, not
+   * before they are written.
+   */
+  beforeCommit?: () => Promise<void>;
+}
+
 export interface WriteReceipt {
   ok: number[];
   keys: Record<number, string>;
@@ -76,7 +86,7 @@ export interface Connector {
    * The engine's own writes are not reported by this connector's capture.
    * With `receipt`, a WriteReceipt is stored under that token in the same transaction.
    */
-  write(spec: TableSpec, ops: WriteOp[], receipt?: string): Promise<WriteResult[]>;
+  write(spec: TableSpec, ops: WriteOp[], receipt?: string, options?: WriteOptions): Promise<WriteResult[]>;
   /** Receipts of writes that committed (a token with no receipt: its write never landed). */
   readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>>;
   forgetReceipts(spec: TableSpec, tokens: string[]): Promise<void>;

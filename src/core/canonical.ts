@@ -5,9 +5,12 @@
 import type { Canonical, ColumnKind } from './types.js';
 
 const DECIMAL_RE = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+/** Text already in canonical form (then returned as is, without the parse below: it runs for every value). */
+const CANONICAL_DECIMAL_RE = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
 
 /** Exact decimal text with no exponent, no leading zeros, no trailing fraction zeros ("-0" is "0"). */
 export function normalizeDecimal(text: string): string | undefined {
+  if (CANONICAL_DECIMAL_RE.test(text) && text !== '-0') return text;
   const m = DECIMAL_RE.exec(text.trim());
   if (!m) return undefined;
   const [, sign = '', intPartRaw = '', fracRaw = '', expRaw] = m;

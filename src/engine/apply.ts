@@ -104,17 +104,23 @@ export async function applyOutcomes(
   }
   const writing = ops.left.length + ops.right.length > 0;
   const { intent, linkOf } = buildIntent(ctx, outcomes, refOf, extra.token);
-  if (writing) await store.addIntent(intent);
+  // Saved while the rows are written: it need only be durable before they commit.
+  const intentSaved = writing ? store.addIntent(intent) : Promise.resolve();
+  intentSaved.catch(() => {}); // observed below, even when a write fails first
+  const beforeCommit = () => intentSaved;
 
   // 2. One bulk write per side, each leaving its receipt in the same transaction.
   const results = new Map<number, WriteResult>();
   const wrote: Side[] = [];
   for (const side of ['left', 'right'] as const) {
     if (ops[side].length === 0) continue;
-    for (const r of await connectors[side].write(sideOf(model, side).spec, ops[side], extra.token))
-      results.set(r.ref, r);
+    const res = await connectors[side].write(sideOf(model, side).spec, ops[side], extra.token, {
+      beforeCommit,
+    });
+    for (const r of res) results.set(r.ref, r);
     wrote.push(side);
   }
+  await intentSaved;
 
   // 3. Results: links for creates, write-backs of SOR keys, quarantine for refusals.
   const commit: BatchCommit = {

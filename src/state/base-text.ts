@@ -29,41 +29,13 @@ export function encodeBase(base: Base): string {
   return `${out}}`;
 }
 
-/**
- * A base as a JSON array in the order of `fields` (no names: an intent states
- * its field list once for all its creates); null when the base holds other
- * fields than exactly those.
- */
-export function encodeBaseAligned(base: Base, fields: readonly string[]): string | null {
-  let count = 0;
-  for (const _ in base) count++;
-  if (count !== fields.length) return null;
-  let out = '[';
-  for (let i = 0; i < fields.length; i++) {
-    const fps = base[fields[i]!];
-    if (fps === undefined) return null;
-    if (i > 0) out += ',';
-    out += fps[0] === fps[1] ? `"${fps[0]}"` : `["${fps[0]}","${fps[1]}"]`;
-  }
-  return `${out}]`;
-}
-
 export function decodeBase(text: string): Base {
   return baseFromJson(JSON.parse(text));
 }
 
-/** A base as JSON.parse gives it back (inside a larger document, e.g. an intent); arrays follow `fields`. */
-export function baseFromJson(
-  raw: Record<string, string | [string, string]> | (string | [string, string])[],
-  fields: readonly string[] = [],
-): Base {
+/** A base as JSON.parse gives it back. */
+export function baseFromJson(raw: Record<string, string | [string, string]>): Base {
   const base: Base = {};
-  if (Array.isArray(raw)) {
-    raw.forEach((v, i) => {
-      base[fields[i]!] = typeof v === 'string' ? [v, v] : v;
-    });
-    return base;
-  }
   for (const field in raw) {
     const v = raw[field]!;
     base[field] = typeof v === 'string' ? [v, v] : v;

@@ -1,12 +1,14 @@
 /**
- * The stored forms the SQLite state store writes for every batch, made by hand
- * rather than by JSON.stringify of objects: a batch of a thousand creates is a
- * thousand links and a thousand intent entries, and these encodings are what
- * keeps saving them cheap. They are also what WorkerStateStore sends to its
- * thread (strings and flat arrays cross far faster than nested objects).
+ * The stored forms the SQLite state store writes for every batch: a batch of a
+ * thousand creates is a thousand links and a thousand intent entries, and
+ * these encodings (flat arrays, compact bases) are what keeps saving them
+ * cheap. They are also what WorkerStateStore sends to its thread (strings and
+ * flat arrays cross far faster than nested objects).
  */
+
+import type { Base } from '../core/merge.js';
 import type { Side } from '../core/types.js';
-import { baseFromJson, encodeBase, encodeBaseAligned } from './base-text.js';
+import { encodeBase } from './base-text.js';
 import type { Intent, IntentCreate, IntentLink, Link } from './store.js';
 
 /** Links as one flat array, LINK_STRIDE values per link: id, identity, keys, encoded base, change times. */
@@ -28,64 +30,97 @@ export function linksToRows(links: Link[]): LinkRows {
   return rows;
 }
 
-const str = (s: string | null) => (s === null ? 'null' : JSON.stringify(s));
-/** ISO times need no escaping. */
-const time = (s: string | null) => (s === null ? 'null' : `"${s}"`);
-
 /**
- * An intent's body: the field list once, creates as arrays
- * `[ref, target, source, sourceKey, identity, base, leftAt, rightAt, replacesLinkId?]`
- * with the base in the order of that list (or keyed, if a create's fields differ),
- * links (updates, fewer and smaller) as objects.
+ * An intent's body. Creates go in one flat array, `stride` values each:
+ * `ref, target, source, sourceKey, identity, leftAt, rightAt, replacesLinkId`
+ * (null when none), then the left and right fingerprint of every field of
+ * `fields`; JSON.stringify writes such an array far faster than any string
+ * built in JavaScript. A create whose base has other fields (none today) goes
+ * in `other` as an object with its place in the list. Links (updates, fewer
+ * and smaller) are objects.
  */
 export function encodeIntentBody(intent: Pick<Intent, 'creates' | 'links'>): string {
   const first = intent.creates[0];
   const fields = first ? Object.keys(first.base) : [];
-  // Parts joined once: a string grown by += is a deep rope that costs more to flatten than to build.
-  const parts: string[] = [];
-  for (const c of intent.creates) {
-    parts.push(
-      `[${c.ref},"${c.target}","${c.source}",${str(c.sourceKey)},${str(c.identity)},` +
-        `${encodeBaseAligned(c.base, fields) ?? encodeBase(c.base)},${time(c.leftAt)},${time(c.rightAt)}` +
-        `${c.replacesLinkId === undefined ? '' : `,${c.replacesLinkId}`}]`,
+  const flat: (string | number | null)[] = [];
+  const other: [number, IntentCreate][] = [];
+  intent.creates.forEach((c, at) => {
+    if (!hasExactly(c.base, fields)) {
+      other.push([at, c]);
+      return;
+    }
+    flat.push(
+      c.ref,
+      c.target,
+      c.source,
+      c.sourceKey,
+      c.identity,
+      c.leftAt,
+      c.rightAt,
+      c.replacesLinkId ?? null,
     );
-  }
-  return `{"fields":${JSON.stringify(fields)},"creates":[${parts.join(',')}],"links":${JSON.stringify(intent.links)}}`;
+    for (const f of fields) {
+      const fps = c.base[f]!;
+      flat.push(fps[0], fps[1]);
+    }
+  });
+  return JSON.stringify({
+    fields,
+    stride: CREATE_HEAD + 2 * fields.length,
+    creates: flat,
+    other,
+    links: intent.links,
+  });
 }
 
-type CreateRow = [
-  number,
-  Side,
-  Side,
-  string,
-  string | null,
-  Record<string, string | [string, string]> | (string | [string, string])[],
-  string | null,
-  string | null,
-  number?,
-];
+const CREATE_HEAD = 8;
+
+function hasExactly(base: Base, fields: string[]): boolean {
+  let count = 0;
+  for (const _ in base) count++;
+  if (count !== fields.length) return false;
+  for (const f of fields) if (base[f] === undefined) return false;
+  return true;
+}
+
+type Stored = {
+  fields?: string[];
+  stride?: number;
+  /** Flat (see encodeIntentBody); objects in intents saved by earlier versions. */
+  creates: (string | number | null)[] | IntentCreate[];
+  other?: [number, IntentCreate][];
+  links: IntentLink[];
+};
 
 export function decodeIntentBody(body: string): Pick<Intent, 'creates' | 'links'> {
-  const raw = JSON.parse(body) as {
-    fields?: string[];
-    creates: (CreateRow | IntentCreate)[];
-    links: IntentLink[];
-  };
-  const creates = raw.creates.map((c): IntentCreate => {
-    // Objects: intents saved by earlier versions.
-    if (!Array.isArray(c)) return c;
-    const [ref, target, source, sourceKey, identity, base, leftAt, rightAt, replacesLinkId] = c;
-    return {
-      ref,
-      target,
-      source,
-      sourceKey,
-      identity,
-      base: baseFromJson(base, raw.fields),
-      leftAt,
-      rightAt,
-      ...(replacesLinkId === undefined ? {} : { replacesLinkId }),
-    };
-  });
+  const raw = JSON.parse(body) as Stored;
+  if (raw.stride === undefined || raw.fields === undefined) {
+    return { creates: raw.creates as IntentCreate[], links: raw.links };
+  }
+  const { fields, stride } = raw;
+  const flat = raw.creates as (string | number | null)[];
+  const creates: IntentCreate[] = [];
+  for (let i = 0; i < flat.length; i += stride) {
+    const base: Base = {};
+    for (let f = 0; f < fields.length; f++) {
+      base[fields[f]!] = [
+        flat[i + CREATE_HEAD + 2 * f] as string,
+        flat[i + CREATE_HEAD + 2 * f + 1] as string,
+      ];
+    }
+    const replacesLinkId = flat[i + 7] as number | null;
+    creates.push({
+      ref: flat[i] as number,
+      target: flat[i + 1] as Side,
+      source: flat[i + 2] as Side,
+      sourceKey: flat[i + 3] as string,
+      identity: flat[i + 4] as string | null,
+      base,
+      leftAt: flat[i + 5] as string | null,
+      rightAt: flat[i + 6] as string | null,
+      ...(replacesLinkId === null ? {} : { replacesLinkId }),
+    });
+  }
+  for (const [at, c] of raw.other ?? []) creates.splice(at, 0, c);
   return { creates, links: raw.links };
 }

@@ -490,6 +490,28 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       expect((await c.readReceipts(spec, ['rcpt-1'])).size).toBe(0);
     });
 
+    test('write: commits only after beforeCommit, and nothing at all when it fails', async () => {
+      await fresh('wc_t', `id ${d.autoKey}, name ${d.text}`);
+      const spec = await specOf('wc_t');
+      const insert = (name: string): WriteOp[] => [{ op: 'insert', ref: 1, values: { name } }];
+      let waited = 0;
+      const kept = await c.write(spec, insert('kept'), 'rcpt-ok', {
+        beforeCommit: async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          waited++;
+        },
+      });
+      expect(waited).toBe(1);
+      okKey(kept[0]);
+      const refused = c.write(spec, insert('lost'), 'rcpt-no', {
+        beforeCommit: () => Promise.reject(new Error('the intent could not be saved')),
+      });
+      await expect(refused).rejects.toThrow('the intent could not be saved');
+      const rows = await c.scan(spec, null, 10);
+      expect(rows.map((r) => r.values.name)).toEqual(['kept']);
+      expect([...(await c.readReceipts(spec, ['rcpt-ok', 'rcpt-no'])).keys()]).toEqual(['rcpt-ok']);
+    });
+
     test('write: a large batch lands in one call', async () => {
       await fresh('wb_t', `id ${d.autoKey}, name ${d.text}`);
       const spec = await specOf('wb_t');

@@ -21,7 +21,7 @@ describe('fingerprint', () => {
 describe('stored base text', () => {
   it('round-trips any base, one string for equal sides, a pair otherwise', () => {
     const fp = fc.oneof(fc.string(), fc.constant(null), fc.boolean()).map(fingerprint);
-    const field = fc.string({ minLength: 1 });
+    const field = fc.string({ minLength: 1 }).filter((f) => f !== '__proto__');
     fc.assert(
       fc.property(fc.dictionary(field, fc.tuple(fp, fp)), (base) => {
         expect(decodeBase(encodeBase(base))).toEqual(base);

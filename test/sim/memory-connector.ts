@@ -16,6 +16,7 @@ import type {
   Connector,
   TableSpec,
   WriteOp,
+  WriteOptions,
   WriteReceipt,
   WriteResult,
 } from '../../src/connectors/connector.js';
@@ -323,7 +324,14 @@ export class MemoryConnector implements Connector {
     return [...t.rows].filter(([k, r]) => this.record(spec, k, r).inScope).length;
   }
 
-  async write(spec: TableSpec, ops: WriteOp[], receipt?: string): Promise<WriteResult[]> {
+  async write(
+    spec: TableSpec,
+    ops: WriteOp[],
+    receipt?: string,
+    options?: WriteOptions,
+  ): Promise<WriteResult[]> {
+    // One atomic step in this model: it waits first for what must be durable before it.
+    await options?.beforeCommit?.();
     const t = this.db.table(spec.table);
     const results: WriteResult[] = [];
     for (const op of ops) {

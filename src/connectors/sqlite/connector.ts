@@ -19,6 +19,7 @@ import type {
   Connector,
   TableSpec,
   WriteOp,
+  WriteOptions,
   WriteReceipt,
   WriteResult,
 } from '../connector.js';
@@ -132,8 +133,13 @@ export class SqliteConnector implements Connector {
 
   // ------------------------------------------------------------ writes
 
-  async write(spec: TableSpec, ops: WriteOp[], receipt?: string): Promise<WriteResult[]> {
-    return writeBatch(this.q, spec, ops, receipt);
+  async write(
+    spec: TableSpec,
+    ops: WriteOp[],
+    receipt?: string,
+    options?: WriteOptions,
+  ): Promise<WriteResult[]> {
+    return writeBatch(this.q, spec, ops, receipt, options?.beforeCommit);
   }
 
   async readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>> {

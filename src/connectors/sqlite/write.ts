@@ -38,11 +38,17 @@ interface Pass {
   results: WriteResult[];
 }
 
-export function writeBatch(q: Statements, spec: TableSpec, ops: WriteOp[], receipt?: string): WriteResult[] {
+export async function writeBatch(
+  q: Statements,
+  spec: TableSpec,
+  ops: WriteOp[],
+  receipt?: string,
+  beforeCommit?: () => Promise<void>,
+): Promise<WriteResult[]> {
   const failed = new Map<number, WriteResult>();
   let isolated = false;
   for (;;) {
-    const attempt = writeOnce(q, spec, ops, failed, isolated, receipt);
+    const attempt = await writeOnce(q, spec, ops, failed, isolated, receipt, beforeCommit);
     if (attempt === 'isolate') isolated = true;
     else if ('results' in attempt) return attempt.results;
     else {
@@ -53,14 +59,15 @@ export function writeBatch(q: Statements, spec: TableSpec, ops: WriteOp[], recei
 }
 
 /** One try at the batch, skipping the ops that already lost the transaction once. */
-function writeOnce(
+async function writeOnce(
   q: Statements,
   spec: TableSpec,
   ops: WriteOp[],
   skip: Map<number, WriteResult>,
   isolated: boolean,
   receipt: string | undefined,
-): Attempt {
+  beforeCommit: (() => Promise<void>) | undefined,
+): Promise<Attempt> {
   const t = q.table(spec.table);
   q.run('BEGIN IMMEDIATE');
   try {
@@ -76,6 +83,8 @@ function writeOnce(
 
     if (receipt !== undefined) storeReceipt(q, t, receipt, pass.results);
     if (flagged) q.run(`UPDATE ${qi(t.schema)}.${WRITER} SET active = 0`);
+    // The write lock is held meanwhile; the wait is the engine saving its intent (milliseconds).
+    if (beforeCommit) await beforeCommit();
     q.run('COMMIT');
     return { results: pass.results };
   } finally {
