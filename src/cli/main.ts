@@ -85,7 +85,12 @@ program
   .description('sync continuously until SIGINT/SIGTERM (or one pass with --once)')
   .option('--once', 'sync every change made before it started, then exit')
   .option('--dry-run', 'print the plan, write nothing')
-  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), DEFAULT_BATCH)
+  .option(
+    '--batch-size <n>',
+    'records per batch (memory grows with it)',
+    (v) => Number.parseInt(v, 10),
+    DEFAULT_BATCH,
+  )
   .option(
     '--interval <ms>',
     'how often to look for changes while running (an idle look costs about a millisecond)',
@@ -113,7 +118,12 @@ program
   .command('reconcile')
   .description('compare both sides in full and repair drift')
   .option('--dry-run', 'print the plan (creates, updates, deletes per side), write nothing')
-  .option('--batch-size <n>', 'records per batch (memory grows with it)', (v) => Number.parseInt(v, 10), DEFAULT_BATCH)
+  .option(
+    '--batch-size <n>',
+    'records per batch (memory grows with it)',
+    (v) => Number.parseInt(v, 10),
+    DEFAULT_BATCH,
+  )
   .action(
     act((o: { dryRun?: boolean; batchSize: number }) =>
       withRuntime(

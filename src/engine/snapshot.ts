@@ -73,10 +73,14 @@ export async function gatherSnapshot(
       if (l.rightKey !== null) linkKnown.right.add(l.rightKey);
     }
   };
-  const linksOfKeys = async (side: Side, keys: Iterable<string>) => {
+  /** Asks the store for the links of these keys; the answer is added when awaited. */
+  const askLinksOfKeys = (side: Side, keys: Iterable<string>) => {
     const ask = [...keys].filter((k) => !linkKnown[side].has(k));
     for (const k of ask) linkKnown[side].add(k);
-    addLinks(await store.linksByKeys(model.name, side, ask));
+    return store.linksByKeys(model.name, side, ask);
+  };
+  const linksOfKeys = async (side: Side, keys: Iterable<string>) => {
+    addLinks(await askLinksOfKeys(side, keys));
   };
   const linksOfIdentities = async (ids: Iterable<string>) => {
     const ask = [...ids].filter((i) => !identityKnown.has(i));
@@ -101,16 +105,27 @@ export async function gatherSnapshot(
       snap.records[side].set(r.key, r);
     }
   }
-  for (const side of SIDES) {
-    const keys = [...new Set(dirty[side])];
-    if (!opts.freshState) {
-      await linksOfKeys(side, keys);
-      for (const q of await store.quarantinedByKeys(model.name, side, keys)) {
-        if (q.identity) heldIdentities.push(q.identity);
-        if (typeof q.detail?.wanted === 'string') heldIdentities.push(q.detail.wanted);
-      }
+  // The store is asked first and its answers awaited last: with the store on its own thread,
+  // it finishes the commit still in flight and looks these up while the records are read here.
+  const dirtyKeys = { left: [...new Set(dirty.left)], right: [...new Set(dirty.right)] };
+  const asked = opts.freshState
+    ? null
+    : SIDES.map((side) =>
+        Promise.all([
+          askLinksOfKeys(side, dirtyKeys[side]),
+          store.quarantinedByKeys(model.name, side, dirtyKeys[side]),
+        ]),
+      );
+  // Observed below; a rejection must not go unhandled while the records are read.
+  for (const a of asked ?? []) a.catch(() => {});
+  for (const side of SIDES) await readKeys(side, dirtyKeys[side]);
+  for (const answer of asked ?? []) {
+    const [links, held] = await answer;
+    addLinks(links);
+    for (const q of held) {
+      if (q.identity) heldIdentities.push(q.identity);
+      if (typeof q.detail?.wanted === 'string') heldIdentities.push(q.detail.wanted);
     }
-    await readKeys(side, keys);
   }
   // Round 2: the other halves of those links.
   await readLinkedRecords();
@@ -157,13 +172,19 @@ export async function gatherSnapshot(
   }
   await readLinkedRecords();
 
-  for (const side of SIDES) {
-    const keys = [...snap.read[side]];
-    // A fresh state holds no detachment; holds made earlier in this pass are simply made again.
-    if (opts.freshState) continue;
-    for (const d of await store.detachedByKeys(model.name, side, keys)) snap.detached[side].set(d.key, d);
-    for (const q of await store.quarantinedByKeys(model.name, side, keys))
-      snap.held[side].set(q.recordKey, q);
+  // A fresh state holds no detachment; holds made earlier in this pass are simply made again.
+  if (!opts.freshState) {
+    // Four independent look-ups, sent together rather than one round trip after another.
+    const [detachedL, detachedR, heldL, heldR] = await Promise.all([
+      store.detachedByKeys(model.name, 'left', [...snap.read.left]),
+      store.detachedByKeys(model.name, 'right', [...snap.read.right]),
+      store.quarantinedByKeys(model.name, 'left', [...snap.read.left]),
+      store.quarantinedByKeys(model.name, 'right', [...snap.read.right]),
+    ]);
+    for (const d of detachedL) snap.detached.left.set(d.key, d);
+    for (const d of detachedR) snap.detached.right.set(d.key, d);
+    for (const q of heldL) snap.held.left.set(q.recordKey, q);
+    for (const q of heldR) snap.held.right.set(q.recordKey, q);
   }
   return snap;
 

@@ -10,10 +10,13 @@ import { errorToWire, type Reply, type Request } from './worker-wire.js';
 
 const port = parentPort!;
 let store: SqliteStateStore | null = null;
+// A store that cannot open (a newer schema, a locked file…) answers every call with why.
+let openError: unknown = null;
 try {
   store = SqliteStateStore.open((workerData as { path: string }).path);
   port.postMessage({ id: 0, ok: true } satisfies Reply);
 } catch (err) {
+  openError = err;
   port.postMessage({ id: 0, ok: false, error: errorToWire(err) } satisfies Reply);
 }
 
@@ -25,7 +28,13 @@ port.on('message', (req: Request) => {
 async function serve(req: Request): Promise<void> {
   let reply: Reply;
   try {
-    if (!store) throw new Error('the state store did not open');
+    if (!store) {
+      if (req.method !== 'close') throw openError;
+      reply = { id: req.id, ok: true };
+      port.postMessage(reply);
+      port.close();
+      return;
+    }
     const method = store[req.method] as (...args: unknown[]) => Promise<unknown>;
     const value = await method.apply(store, req.args);
     reply = { id: req.id, ok: true, value };

@@ -47,17 +47,18 @@ export class WorkerStateStore implements StateStore {
   }
 
   /**
-   * Opens the store on a worker thread. Where the compiled worker script is not
-   * present (sources run directly), the store opens in this thread instead.
+   * Opens the store on a worker thread; fails as SqliteStateStore.open would
+   * (a newer schema, a file that cannot be opened). Where the compiled worker
+   * script is not present (sources run directly), the store opens in this
+   * thread instead.
    */
   static async open(path: string): Promise<StateStore> {
     if (!existsSync(fileURLToPath(WORKER))) return SqliteStateStore.open(path);
-    const worker = new Worker(WORKER, { workerData: { path } });
-    const store = new WorkerStateStore(worker, path);
+    const store = new WorkerStateStore(new Worker(WORKER, { workerData: { path } }), path);
     try {
       await store.request(0);
     } catch (err) {
-      await worker.terminate();
+      await store.close();
       throw err;
     }
     return store;
@@ -78,7 +79,7 @@ export class WorkerStateStore implements StateStore {
     this.pending.clear();
   }
 
-  /** Waits for reply `id` (0: the one the worker sends once the store is open). */
+  /** Waits for reply `id` (0: the one the worker sends once its store is open, or failed to). */
   private request<T>(id: number): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     if (this.pending.size === 0) this.worker.ref();
