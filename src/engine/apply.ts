@@ -87,37 +87,36 @@ export async function applyOutcomes(
   const { model, connectors, store } = ctx;
   const counts = emptyCounts();
 
-  // 1. Refs for every write, and the intent: what this batch is about to write, saved first.
+  // 1. Refs for every write (outcome n's writes are firstRef[n], firstRef[n] + 1, …), and the
+  //    intent: what this batch is about to write.
   const ops: Record<Side, WriteOp[]> = { left: [], right: [] };
-  const refOf = new Map<Outcome, number[]>();
+  const firstRef: number[] = new Array(outcomes.length);
   let ref = 0;
-  for (const o of outcomes) {
-    const refs: number[] = [];
+  outcomes.forEach((o, n) => {
+    firstRef[n] = ref + 1;
     for (const w of o.writes) {
       ref++;
-      refs.push(ref);
       if (w.kind === 'insert') ops[w.side].push({ op: 'insert', ref, values: w.values });
       else if (w.kind === 'update') ops[w.side].push({ op: 'update', ref, key: w.key, values: w.values });
       else ops[w.side].push({ op: 'delete', ref, key: w.key });
     }
-    refOf.set(o, refs);
-  }
+  });
   const writing = ops.left.length + ops.right.length > 0;
-  const { intent, linkOf } = buildIntent(ctx, outcomes, refOf, extra.token);
+  const { intent, linkOf } = buildIntent(ctx, outcomes, firstRef, extra.token);
   // Saved while the rows are written: it need only be durable before they commit.
   const intentSaved = writing ? store.addIntent(intent) : Promise.resolve();
   intentSaved.catch(() => {}); // observed below, even when a write fails first
   const beforeCommit = () => intentSaved;
 
   // 2. One bulk write per side, each leaving its receipt in the same transaction.
-  const results = new Map<number, WriteResult>();
+  const results: WriteResult[] = new Array(ref + 1);
   const wrote: Side[] = [];
   for (const side of ['left', 'right'] as const) {
     if (ops[side].length === 0) continue;
     const res = await connectors[side].write(sideOf(model, side).spec, ops[side], extra.token, {
       beforeCommit,
     });
-    for (const r of res) results.set(r.ref, r);
+    for (const r of res) results[r.ref] = r;
     wrote.push(side);
   }
   await intentSaved;
@@ -135,16 +134,19 @@ export async function applyOutcomes(
   // Creates that landed: the store links them from the intent.
   const landed: [number, string][] = [];
   if (writing) commit.linkCreates = { token: extra.token, landed };
-  for (const o of outcomes) {
-    const refs = refOf.get(o)!;
+  for (let n = 0; n < outcomes.length; n++) {
+    const o = outcomes[n]!;
     let failed = false;
-    o.writes.forEach((w, i) => {
-      const r = results.get(refs[i]!)!;
+    let insertAt = -1;
+    for (let i = 0; i < o.writes.length; i++) {
+      const w = o.writes[i]!;
+      if (w.kind === 'insert') insertAt = i;
+      const r = results[firstRef[n]! + i]!;
       if (r.ok) {
         if (w.kind === 'insert') counts.created[w.side]++;
         else if (w.kind === 'update') counts.updated[w.side]++;
         else counts.deleted[w.side]++;
-        return;
+        continue;
       }
       failed = true;
       const source = o.create?.source ?? w.side;
@@ -169,10 +171,9 @@ export async function applyOutcomes(
         action: `write failed (${w.kind})`,
         detail: { message: r.message },
       });
-    });
-    const insertAt = o.writes.findIndex((w) => w.kind === 'insert');
+    }
     if (o.create && insertAt >= 0) {
-      const r = results.get(refs[insertAt]!)!;
+      const r = results[firstRef[n]! + insertAt]!;
       if (r.ok) {
         const c = o.create;
         const identity = c.identity ?? r.key;
@@ -199,9 +200,7 @@ export async function applyOutcomes(
       // What did land is kept in the base, so it is not mistaken for a user's change later.
       const planned = linkOf.get(o);
       if (planned && o.link) {
-        commit.upsertLinks.push(
-          linkAfterPartialWrites(o.link, planned, (w) => results.get(w.ref)?.ok === true),
-        );
+        commit.upsertLinks.push(linkAfterPartialWrites(o.link, planned, (w) => results[w.ref]?.ok === true));
       }
       commit.history.push(...o.history);
       continue;
@@ -210,14 +209,16 @@ export async function applyOutcomes(
       if (o.saveLink) commit.upsertLinks.push(o.saveLink);
       if (o.deleteLinkId !== undefined) commit.deleteLinks.push(o.deleteLinkId);
     }
-    commit.addDetached.push(...o.detach);
-    commit.removeDetached.push(...o.undetach);
+    if (o.detach.length > 0) commit.addDetached.push(...o.detach);
+    if (o.undetach.length > 0) commit.removeDetached.push(...o.undetach);
     // Only records that are held have an entry to lift (one look-up each saved per record).
     for (const s of o.settles)
       if (!extra.held || extra.held[s.side].has(s.key)) commit.clearQuarantine.push(s);
-    commit.addQuarantine.push(...o.quarantine);
-    commit.history.push(...o.history);
-    counts.conflicts += o.history.filter((h) => h.action === 'conflict').length;
+    if (o.quarantine.length > 0) commit.addQuarantine.push(...o.quarantine);
+    for (const h of o.history) {
+      commit.history.push(h);
+      if (h.action === 'conflict') counts.conflicts++;
+    }
     counts.detached += o.detach.length;
   }
 
@@ -275,20 +276,20 @@ function saveThenForget(ctx: ApplyContext, commit: BatchCommit, wrote: Side[], t
 function buildIntent(
   ctx: ApplyContext,
   outcomes: Outcome[],
-  refOf: Map<Outcome, number[]>,
+  firstRef: number[],
   token: string,
 ): { intent: Intent; linkOf: Map<Outcome, IntentLink> } {
   const { model } = ctx;
   const intent: Intent = { sync: model.name, token, createdAt: ctx.now, creates: [], links: [] };
   const linkOf = new Map<Outcome, IntentLink>();
-  for (const o of outcomes) {
-    const refs = refOf.get(o)!;
+  for (let n = 0; n < outcomes.length; n++) {
+    const o = outcomes[n]!;
     if (o.create) {
       const at = o.writes.findIndex((w) => w.kind === 'insert');
       if (at >= 0) {
         const c = o.create;
         intent.creates.push({
-          ref: refs[at]!,
+          ref: firstRef[n]! + at,
           target: c.target,
           source: c.source,
           sourceKey: c.sourceKey,
@@ -309,7 +310,7 @@ function buildIntent(
       const cols = new Set(Object.keys(w.values));
       writes.push({
         side: w.side,
-        ref: refs[i]!,
+        ref: firstRef[n]! + i,
         fields: model.fields.filter((f) => cols.has(w.side === 'left' ? f.left : f.right)).map((f) => f.id),
         setsIdentity: s.externalId !== undefined && cols.has(s.externalId),
       });

@@ -42,35 +42,32 @@ export function linksToRows(links: Link[]): LinkRows {
 export function encodeIntentBody(intent: Pick<Intent, 'creates' | 'links'>): string {
   const first = intent.creates[0];
   const fields = first ? Object.keys(first.base) : [];
-  const flat: (string | number | null)[] = [];
+  const stride = CREATE_HEAD + 2 * fields.length;
+  // Sized once (the creates of a batch mostly share their fields), not grown push by push.
+  const flat: (string | number | null)[] = new Array(intent.creates.length * stride);
+  let i = 0;
   const other: [number, IntentCreate][] = [];
   intent.creates.forEach((c, at) => {
     if (!hasExactly(c.base, fields)) {
       other.push([at, c]);
       return;
     }
-    flat.push(
-      c.ref,
-      c.target,
-      c.source,
-      c.sourceKey,
-      c.identity,
-      c.leftAt,
-      c.rightAt,
-      c.replacesLinkId ?? null,
-    );
+    flat[i++] = c.ref;
+    flat[i++] = c.target;
+    flat[i++] = c.source;
+    flat[i++] = c.sourceKey;
+    flat[i++] = c.identity;
+    flat[i++] = c.leftAt;
+    flat[i++] = c.rightAt;
+    flat[i++] = c.replacesLinkId ?? null;
     for (const f of fields) {
       const fps = c.base[f]!;
-      flat.push(fps[0], fps[1]);
+      flat[i++] = fps[0];
+      flat[i++] = fps[1];
     }
   });
-  return JSON.stringify({
-    fields,
-    stride: CREATE_HEAD + 2 * fields.length,
-    creates: flat,
-    other,
-    links: intent.links,
-  });
+  flat.length = i;
+  return JSON.stringify({ fields, stride, creates: flat, other, links: intent.links });
 }
 
 const CREATE_HEAD = 8;
@@ -123,4 +120,61 @@ export function decodeIntentBody(body: string): Pick<Intent, 'creates' | 'links'
   }
   for (const [at, c] of raw.other ?? []) creates.splice(at, 0, c);
   return { creates, links: raw.links };
+}
+
+/** A link to insert: identity, leftKey, rightKey, encoded base, leftAt, rightAt. */
+export type NewLinkRow = readonly [string, string, string, string, string | null, string | null];
+
+/**
+ * The links that the landed creates of an intent make ([ref, new key] pairs),
+ * read straight off the body's flat array (no objects per create on the way).
+ * Undefined for a ref the intent does not have.
+ */
+export function createdLinkRows(body: string, landed: [number, string][]): (NewLinkRow | undefined)[] {
+  const raw = JSON.parse(body) as Stored;
+  const at = new Map<number, { flat: number } | { create: IntentCreate }>();
+  const flat =
+    raw.stride !== undefined && raw.fields !== undefined ? (raw.creates as (string | number | null)[]) : [];
+  if (raw.stride !== undefined && raw.fields !== undefined) {
+    for (let i = 0; i < flat.length; i += raw.stride) at.set(flat[i] as number, { flat: i });
+    for (const [, c] of raw.other ?? []) at.set(c.ref, { create: c });
+  } else {
+    for (const c of raw.creates as IntentCreate[]) at.set(c.ref, { create: c });
+  }
+  const fields = raw.fields ?? [];
+  return landed.map(([ref, key]): NewLinkRow | undefined => {
+    const where = at.get(ref);
+    if (!where) return undefined;
+    let c: Pick<IntentCreate, 'target' | 'sourceKey' | 'identity' | 'leftAt' | 'rightAt'>;
+    let base: string;
+    if ('flat' in where) {
+      const i = where.flat;
+      const b: Base = {};
+      for (let f = 0; f < fields.length; f++) {
+        b[fields[f]!] = [
+          flat[i + CREATE_HEAD + 2 * f] as string,
+          flat[i + CREATE_HEAD + 2 * f + 1] as string,
+        ];
+      }
+      c = {
+        target: flat[i + 1] as Side,
+        sourceKey: flat[i + 3] as string,
+        identity: flat[i + 4] as string | null,
+        leftAt: flat[i + 5] as string | null,
+        rightAt: flat[i + 6] as string | null,
+      };
+      base = encodeBase(b);
+    } else {
+      c = where.create;
+      base = encodeBase(where.create.base);
+    }
+    return [
+      c.identity ?? key,
+      c.target === 'left' ? key : c.sourceKey,
+      c.target === 'right' ? key : c.sourceKey,
+      base,
+      c.leftAt,
+      c.rightAt,
+    ];
+  });
 }

@@ -7,8 +7,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
-import { encodeBase } from './base-text.js';
 import {
+  createdLinkRows,
   decodeIntentBody,
   encodeIntentBody,
   LINK_STRIDE,
@@ -36,6 +36,8 @@ export class SqliteStateStore implements StateStore {
   readonly description: string;
   private readonly db: Db;
   private readonly stmts = new Map<string, Database.Statement>();
+  /** Bodies of the last intents added, by token (a batch's commit reads its own back). */
+  private readonly recentIntents = new Map<string, string>();
 
   private constructor(db: Db, description: string) {
     this.db = db;
@@ -196,6 +198,9 @@ export class SqliteStateStore implements StateStore {
 
   /** addIntent with the body already encoded (by WorkerStateStore, on the engine's thread). */
   addIntentText(sync: string, token: string, createdAt: string, body: string): void {
+    // Kept at hand for the batch's commit, which makes its creates' links from it.
+    if (this.recentIntents.size >= 8) this.recentIntents.clear();
+    this.recentIntents.set(token, body);
     this.st('INSERT OR REPLACE INTO intents (token, sync, created_at, body) VALUES (?, ?, ?, ?)').run(
       token,
       sync,
@@ -345,29 +350,29 @@ export class SqliteStateStore implements StateStore {
 
   /** The links the landed creates of an intent make: [identity, leftKey, rightKey, base, leftAt, rightAt]. */
   private createdLinks(sync: string, { token, landed }: NonNullable<BatchCommit['linkCreates']>) {
-    const row = this.st('SELECT body FROM intents WHERE token = ? AND sync = ?').get(token, sync) as
-      | { body: string }
-      | undefined;
-    if (!row) {
+    const body =
+      this.recentIntents.get(token) ??
+      (
+        this.st('SELECT body FROM intents WHERE token = ? AND sync = ?').get(token, sync) as
+          | { body: string }
+          | undefined
+      )?.body;
+    if (body === undefined) {
       throw new TandemError(
         'INTERNAL',
         `the intent ${token} of sync ${sync} is missing from the state store`,
         'Report this as a bug; run `tandem reconcile` to re-check every record.',
       );
     }
-    const byRef = new Map(decodeIntentBody(row.body).creates.map((c) => [c.ref, c]));
-    return landed.map(([ref, key]) => {
-      const c = byRef.get(ref);
-      if (!c)
-        throw new TandemError('INTERNAL', `intent ${token} has no create ${ref}`, 'Report this as a bug.');
-      return [
-        c.identity ?? key,
-        c.target === 'left' ? key : c.sourceKey,
-        c.target === 'right' ? key : c.sourceKey,
-        encodeBase(c.base),
-        c.leftAt,
-        c.rightAt,
-      ] as const;
+    return createdLinkRows(body, landed).map((row, i) => {
+      if (!row) {
+        throw new TandemError(
+          'INTERNAL',
+          `intent ${token} has no create ${landed[i]![0]}`,
+          'Report this as a bug.',
+        );
+      }
+      return row;
     });
   }
 
@@ -460,7 +465,10 @@ export class SqliteStateStore implements StateStore {
           now,
         );
       }
-      for (const t of b.removeIntents) delIntent.run(t);
+      for (const t of b.removeIntents) {
+        delIntent.run(t);
+        this.recentIntents.delete(t);
+      }
       for (const r of b.dropRetry) delRetry.run(b.sync, r.side, r.key);
       for (const h of b.history) {
         addHistory.run(

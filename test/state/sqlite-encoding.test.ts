@@ -6,7 +6,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/core/fingerprint.js';
 import type { Base } from '../../src/core/merge.js';
+import { encodeBase } from '../../src/state/base-text.js';
 import {
+  createdLinkRows,
   decodeIntentBody,
   encodeIntentBody,
   LINK_STRIDE,
@@ -57,6 +59,39 @@ describe('intent body', () => {
         fields.chain((f) => fc.array(create(f), { maxLength: 8 })),
         (creates) => {
           expect(decodeIntentBody(encodeIntentBody({ creates, links: [] }))).toEqual({ creates, links: [] });
+        },
+      ),
+    );
+  });
+
+  it('makes the links of the creates that landed straight from the body', () => {
+    const field = fc.string({ minLength: 1 }).filter((f) => f !== '__proto__');
+    const fields = fc.uniqueArray(field, { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(
+        fields.chain((f) => fc.array(create(f), { maxLength: 6 })),
+        fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+        (generated, lands) => {
+          // Refs are distinct within an intent.
+          const creates = generated.map((c, i) => ({ ...c, ref: i + 1 }));
+          const landed: [number, string][] = creates
+            .filter((_, i) => lands[i])
+            .map((c) => [c.ref, `new-${c.ref}`]);
+          const rows = createdLinkRows(encodeIntentBody({ creates, links: [] }), landed);
+          expect(rows).toEqual(
+            landed.map(([ref, key]) => {
+              const c = creates[ref - 1]!;
+              return [
+                c.identity ?? key,
+                c.target === 'left' ? key : c.sourceKey,
+                c.target === 'right' ? key : c.sourceKey,
+                encodeBase(c.base),
+                c.leftAt,
+                c.rightAt,
+              ];
+            }),
+          );
+          expect(createdLinkRows(encodeIntentBody({ creates, links: [] }), [[99, 'x']])).toEqual([undefined]);
         },
       ),
     );
