@@ -28,6 +28,9 @@ export interface DecideInput {
   quietCreates?: boolean;
 }
 
+/** The empty side of an identity's group (frozen: replaced by an array of its own, never pushed to). */
+const NONE = Object.freeze([]) as unknown as SourceRecord[];
+
 export function decide(input: DecideInput): Outcome[] {
   const cx = new DecideContext(input);
   const outcomes: Outcome[] = [];
@@ -47,12 +50,11 @@ export function decide(input: DecideInput): Outcome[] {
       if (!r.inScope || cx.handled[side].has(r.key)) continue;
       const id = identityOf(cx.model, side, r);
       if (id === null || cx.linkByIdentity.has(id)) continue;
-      let g = byIdentity.get(id);
-      if (!g) {
-        g = { left: [], right: [] };
-        byIdentity.set(id, g);
-      }
-      g[side].push(r);
+      const g = byIdentity.get(id);
+      // Most identities have one record: its group gets one array, the other side shares NONE.
+      if (!g) byIdentity.set(id, side === 'left' ? { left: [r], right: NONE } : { left: NONE, right: [r] });
+      else if (g[side] === NONE) g[side] = [r];
+      else g[side].push(r);
     }
   }
   for (const [identity, group] of byIdentity) {

@@ -53,8 +53,8 @@ export function planCreate(
     base: cv.base,
     leftAt: source === 'left' ? at : null,
     rightAt: source === 'right' ? at : null,
-    ...(writeBackColumn ? { writeBackColumn } : {}),
   };
+  if (writeBackColumn) o.create.writeBackColumn = writeBackColumn;
   o.settles.push({ side: source, key: rec.key });
   if (replaces) o.deleteLinkId = replaces.id!;
   if (!cx.input.quietCreates) cx.note(o, source, `created on ${target}`, { from: rec.key });

@@ -17,18 +17,20 @@ export function decideUnlinked(
   lefts: SourceRecord[],
   rights: SourceRecord[],
 ): Outcome | undefined {
-  const o = emptyOutcome(identity);
   const group: Record<Side, SourceRecord[]> = { left: lefts, right: rights };
-  for (const side of SIDES) for (const r of group[side]) cx.handled[side].add(r.key);
-  if (
-    group.left.some((r) => cx.heldConflict('left', r.key)) ||
-    group.right.some((r) => cx.heldConflict('right', r.key))
-  ) {
-    return undefined;
+  // Loops rather than some/filter: this runs for every record of a first sync.
+  let held = false;
+  for (const side of SIDES) {
+    for (const r of group[side]) {
+      cx.handled[side].add(r.key);
+      if (cx.heldConflict(side, r.key)) held = true;
+    }
   }
-  const dupSides = SIDES.filter((s) => group[s].length > 1);
-  if (dupSides.length > 0) {
-    for (const side of dupSides) {
+  if (held) return undefined;
+  const o = emptyOutcome(identity);
+  if (lefts.length > 1 || rights.length > 1) {
+    for (const side of SIDES) {
+      if (group[side].length < 2) continue;
       for (const d of group[side]) {
         cx.quarantine(
           o,
