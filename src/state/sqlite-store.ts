@@ -7,11 +7,11 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
+import { writeCommit } from './sqlite-commit.js';
 import {
   createdLinkRows,
   decodeIntentBody,
   encodeIntentBody,
-  LINK_STRIDE,
   type LinkRows,
   linksToRows,
 } from './sqlite-encoding.js';
@@ -382,109 +382,11 @@ export class SqliteStateStore implements StateStore {
 
   /** commit with the links already encoded (by WorkerStateStore, on the engine's thread); `upsertLinks` is ignored. */
   commitRows(b: Omit<BatchCommit, 'upsertLinks'>, links: LinkRows): void {
-    const now = new Date().toISOString();
-    const insertLink = this.st(
-      `INSERT INTO links (sync, identity, left_key, right_key, base, left_at, right_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const upsertLink = this.st(
-      `INSERT INTO links (id, sync, identity, left_key, right_key, base, left_at, right_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET identity = excluded.identity, left_key = excluded.left_key,
-         right_key = excluded.right_key, base = excluded.base, left_at = excluded.left_at, right_at = excluded.right_at`,
-    );
-    // Most saves only move the base: touching no indexed column keeps the three link indexes as they are.
-    const updateBase = this.st(
-      `UPDATE links SET base = ?, left_at = ?, right_at = ?
-       WHERE id = ? AND identity = ? AND left_key IS ? AND right_key IS ?`,
-    );
-    const delLink = this.st('DELETE FROM links WHERE id = ?');
-    const addDetached = this.st(
-      'INSERT OR REPLACE INTO detached (sync, side, key, identity) VALUES (?, ?, ?, ?)',
-    );
-    const delDetached = this.st('DELETE FROM detached WHERE sync = ? AND side = ? AND key = ?');
-    const addQ = this.st(
-      `INSERT INTO quarantine (sync, side, key, identity, record_side, record_key, reason, message, detail, first_seen, last_seen)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (sync, record_side, record_key) DO UPDATE SET side = excluded.side, key = excluded.key,
-         identity = excluded.identity, reason = excluded.reason,
-         message = excluded.message, detail = excluded.detail, last_seen = excluded.last_seen`,
-    );
-    const clearQ = this.st('DELETE FROM quarantine WHERE sync = ? AND record_side = ? AND record_key = ?');
-    const delIntent = this.st('DELETE FROM intents WHERE token = ?');
-    const delRetry = this.st('DELETE FROM retry WHERE sync = ? AND side = ? AND key = ?');
-    const addHistory = this.st(
-      'INSERT INTO history (sync, identity, at, side, action, detail) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    const setCursor = this.st(
-      'INSERT INTO cursors (sync, side, position) VALUES (?, ?, ?) ON CONFLICT (sync, side) DO UPDATE SET position = excluded.position',
-    );
     this.db.transaction(() => {
-      // Deletes first: a link re-made under the same identity in this batch must not collide.
-      for (const id of b.deleteLinks) delLink.run(id);
-      if (b.linkCreates && b.linkCreates.landed.length > 0) {
-        for (const [identity, leftKey, rightKey, base, leftAt, rightAt] of this.createdLinks(
-          b.sync,
-          b.linkCreates,
-        ))
-          insertLink.run(b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
-      }
-      for (let i = 0; i < links.length; i += LINK_STRIDE) {
-        const id = links[i];
-        const [identity, leftKey, rightKey, base, leftAt, rightAt] = [
-          links[i + 1],
-          links[i + 2],
-          links[i + 3],
-          links[i + 4],
-          links[i + 5],
-          links[i + 6],
-        ];
-        if (id === null) {
-          insertLink.run(b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
-          continue;
-        }
-        const moved = updateBase.run(base, leftAt, rightAt, id, identity, leftKey, rightKey);
-        if (moved.changes === 0)
-          upsertLink.run(id, b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
-      }
-      for (const d of b.removeDetached) delDetached.run(b.sync, d.side, d.key);
-      for (const d of b.addDetached) addDetached.run(b.sync, d.side, d.key, d.identity);
-      for (const q of b.clearQuarantine) clearQ.run(b.sync, q.side, q.key);
-      for (const q of b.addQuarantine) {
-        addQ.run(
-          b.sync,
-          q.side,
-          q.key,
-          q.identity,
-          q.recordSide,
-          q.recordKey,
-          q.reason,
-          q.message,
-          q.detail ? JSON.stringify(q.detail) : null,
-          now,
-          now,
-        );
-      }
-      for (const t of b.removeIntents) {
-        delIntent.run(t);
-        this.recentIntents.delete(t);
-      }
-      for (const r of b.dropRetry) delRetry.run(b.sync, r.side, r.key);
-      for (const h of b.history) {
-        addHistory.run(
-          b.sync,
-          h.identity,
-          h.at,
-          h.side,
-          h.action,
-          h.detail ? JSON.stringify(h.detail) : null,
-        );
-      }
-      for (const side of ['left', 'right'] as const) {
-        const pos = b.cursors?.[side];
-        if (pos !== undefined) setCursor.run(b.sync, side, pos);
-      }
+      const created = b.linkCreates?.landed.length ? this.createdLinks(b.sync, b.linkCreates) : [];
+      writeCommit((sql) => this.st(sql), b, links, created);
     })();
+    for (const t of b.removeIntents) this.recentIntents.delete(t);
   }
 
   async forget(sync: string): Promise<void> {

@@ -1,0 +1,99 @@
+/**
+ * Writing one batch's commit into the SQLite state store: links (deleted ones
+ * first, then the batch's creates, then moved bases), detachments, quarantine,
+ * intents settled, retries dropped, history and capture cursors. Called inside
+ * the store's transaction, so all of it lands or none.
+ */
+import type Database from 'better-sqlite3';
+import { LINK_STRIDE, type LinkRows, type NewLinkRow } from './sqlite-encoding.js';
+import type { BatchCommit } from './store.js';
+
+export function writeCommit(
+  st: (sql: string) => Database.Statement,
+  b: Omit<BatchCommit, 'upsertLinks'>,
+  links: LinkRows,
+  created: readonly NewLinkRow[],
+): void {
+  const now = new Date().toISOString();
+  const insertLink = st(
+    `INSERT INTO links (sync, identity, left_key, right_key, base, left_at, right_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const upsertLink = st(
+    `INSERT INTO links (id, sync, identity, left_key, right_key, base, left_at, right_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET identity = excluded.identity, left_key = excluded.left_key,
+       right_key = excluded.right_key, base = excluded.base, left_at = excluded.left_at, right_at = excluded.right_at`,
+  );
+  // Most saves only move the base: touching no indexed column keeps the three link indexes as they are.
+  const updateBase = st(
+    `UPDATE links SET base = ?, left_at = ?, right_at = ?
+     WHERE id = ? AND identity = ? AND left_key IS ? AND right_key IS ?`,
+  );
+  const delLink = st('DELETE FROM links WHERE id = ?');
+  const addDetached = st('INSERT OR REPLACE INTO detached (sync, side, key, identity) VALUES (?, ?, ?, ?)');
+  const delDetached = st('DELETE FROM detached WHERE sync = ? AND side = ? AND key = ?');
+  const addQ = st(
+    `INSERT INTO quarantine (sync, side, key, identity, record_side, record_key, reason, message, detail, first_seen, last_seen)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sync, record_side, record_key) DO UPDATE SET side = excluded.side, key = excluded.key,
+       identity = excluded.identity, reason = excluded.reason,
+       message = excluded.message, detail = excluded.detail, last_seen = excluded.last_seen`,
+  );
+  const clearQ = st('DELETE FROM quarantine WHERE sync = ? AND record_side = ? AND record_key = ?');
+  const delIntent = st('DELETE FROM intents WHERE token = ?');
+  const delRetry = st('DELETE FROM retry WHERE sync = ? AND side = ? AND key = ?');
+  const addHistory = st(
+    'INSERT INTO history (sync, identity, at, side, action, detail) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const setCursor = st(
+    'INSERT INTO cursors (sync, side, position) VALUES (?, ?, ?) ON CONFLICT (sync, side) DO UPDATE SET position = excluded.position',
+  );
+  // Deletes first: a link re-made under the same identity in this batch must not collide.
+  for (const id of b.deleteLinks) delLink.run(id);
+  for (const [identity, leftKey, rightKey, base, leftAt, rightAt] of created)
+    insertLink.run(b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
+  for (let i = 0; i < links.length; i += LINK_STRIDE) {
+    // Read in place (see linksToRows for the order): no array per link.
+    const id = links[i];
+    const identity = links[i + 1];
+    const leftKey = links[i + 2];
+    const rightKey = links[i + 3];
+    const base = links[i + 4];
+    const leftAt = links[i + 5];
+    const rightAt = links[i + 6];
+    if (id === null) {
+      insertLink.run(b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
+      continue;
+    }
+    const moved = updateBase.run(base, leftAt, rightAt, id, identity, leftKey, rightKey);
+    if (moved.changes === 0) upsertLink.run(id, b.sync, identity, leftKey, rightKey, base, leftAt, rightAt);
+  }
+  for (const d of b.removeDetached) delDetached.run(b.sync, d.side, d.key);
+  for (const d of b.addDetached) addDetached.run(b.sync, d.side, d.key, d.identity);
+  for (const q of b.clearQuarantine) clearQ.run(b.sync, q.side, q.key);
+  for (const q of b.addQuarantine) {
+    addQ.run(
+      b.sync,
+      q.side,
+      q.key,
+      q.identity,
+      q.recordSide,
+      q.recordKey,
+      q.reason,
+      q.message,
+      q.detail ? JSON.stringify(q.detail) : null,
+      now,
+      now,
+    );
+  }
+  for (const t of b.removeIntents) delIntent.run(t);
+  for (const r of b.dropRetry) delRetry.run(b.sync, r.side, r.key);
+  for (const h of b.history) {
+    addHistory.run(b.sync, h.identity, h.at, h.side, h.action, h.detail ? JSON.stringify(h.detail) : null);
+  }
+  for (const side of ['left', 'right'] as const) {
+    const pos = b.cursors?.[side];
+    if (pos !== undefined) setCursor.run(b.sync, side, pos);
+  }
+}
