@@ -126,53 +126,19 @@ export function decodeIntentBody(body: string): Pick<Intent, 'creates' | 'links'
 export type NewLinkRow = readonly [string, string, string, string, string | null, string | null];
 
 /**
- * The links that the landed creates of an intent make ([ref, new key] pairs),
- * read straight off the body's flat array (no objects per create on the way).
+ * The links that the landed creates of an intent make ([ref, new key] pairs).
  * Undefined for a ref the intent does not have.
  */
 export function createdLinkRows(body: string, landed: [number, string][]): (NewLinkRow | undefined)[] {
-  const raw = JSON.parse(body) as Stored;
-  const at = new Map<number, { flat: number } | { create: IntentCreate }>();
-  const flat =
-    raw.stride !== undefined && raw.fields !== undefined ? (raw.creates as (string | number | null)[]) : [];
-  if (raw.stride !== undefined && raw.fields !== undefined) {
-    for (let i = 0; i < flat.length; i += raw.stride) at.set(flat[i] as number, { flat: i });
-    for (const [, c] of raw.other ?? []) at.set(c.ref, { create: c });
-  } else {
-    for (const c of raw.creates as IntentCreate[]) at.set(c.ref, { create: c });
-  }
-  const fields = raw.fields ?? [];
+  const byRef = new Map(decodeIntentBody(body).creates.map((c) => [c.ref, c]));
   return landed.map(([ref, key]): NewLinkRow | undefined => {
-    const where = at.get(ref);
-    if (!where) return undefined;
-    let c: Pick<IntentCreate, 'target' | 'sourceKey' | 'identity' | 'leftAt' | 'rightAt'>;
-    let base: string;
-    if ('flat' in where) {
-      const i = where.flat;
-      const b: Base = {};
-      for (let f = 0; f < fields.length; f++) {
-        b[fields[f]!] = [
-          flat[i + CREATE_HEAD + 2 * f] as string,
-          flat[i + CREATE_HEAD + 2 * f + 1] as string,
-        ];
-      }
-      c = {
-        target: flat[i + 1] as Side,
-        sourceKey: flat[i + 3] as string,
-        identity: flat[i + 4] as string | null,
-        leftAt: flat[i + 5] as string | null,
-        rightAt: flat[i + 6] as string | null,
-      };
-      base = encodeBase(b);
-    } else {
-      c = where.create;
-      base = encodeBase(where.create.base);
-    }
+    const c = byRef.get(ref);
+    if (!c) return undefined;
     return [
       c.identity ?? key,
       c.target === 'left' ? key : c.sourceKey,
       c.target === 'right' ? key : c.sourceKey,
-      base,
+      encodeBase(c.base),
       c.leftAt,
       c.rightAt,
     ];
