@@ -166,6 +166,8 @@ async function capturePass(
     if (opts.stop?.requested) break;
   }
   if (!opts.dryRun) {
+    // Only once the commits that moved the cursors past these changes are saved.
+    await ctx.pipeline.drain();
     for (const side of SIDES)
       if (pos[side] !== start[side]) await connectors[side].pruneChanges(sideOf(model, side).spec, pos[side]);
   }

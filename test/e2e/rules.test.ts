@@ -39,6 +39,9 @@ beforeEach(() => {
 afterEach(() => ws.cleanup());
 
 /** Schema + config + a first pass over empty tables (so later changes come through capture). */
+/** Between two edits whose order newest-wins must see. */
+const ORDER_GAP_MS = 200;
+
 function start(opts: Parameters<typeof setupExt>[1] = {}) {
   setupExt(ws, opts);
   expectNoWrites(runOnce(ws).sync());
@@ -421,7 +424,9 @@ describe('deletes', () => {
     start();
     const x = linked('X', 'x', 1);
     remove(ws, LEFT, x.left);
-    await sleep(30);
+    // Change times come from each database file's clock reading; a wide gap keeps their order
+    // certain on a loaded machine (this once failed on CI with 30 ms, cause not pinned down).
+    await sleep(ORDER_GAP_MS);
     update(ws, RIGHT, x.right, { title: 'updated later' });
     runOnce(ws);
     expect(content(byId(ws, RIGHT, x.right))).toEqual({ ext: 'X', title: 'updated later', price: 1 });
@@ -436,7 +441,7 @@ describe('deletes', () => {
     start();
     const x = linked('X', 'x', 1);
     update(ws, RIGHT, x.right, { title: 'updated first' });
-    await sleep(30);
+    await sleep(ORDER_GAP_MS);
     remove(ws, LEFT, x.left);
     runOnce(ws);
     expect(byExt(ws, RIGHT, 'X')).toEqual([]);
