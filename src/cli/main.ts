@@ -17,6 +17,35 @@ import { type GlobalOptions, reportError, withRuntime } from './session.js';
  */
 const DEFAULT_BATCH = 500;
 
+function batchSizeOption(): Option {
+  return new Option('--batch-size <n>', 'records per batch (memory grows with it)')
+    .argParser((v) => Number.parseInt(v, 10))
+    .default(DEFAULT_BATCH);
+}
+
+/**
+ * `run` and `reconcile`: passes with the state store on its own thread (batches
+ * overlap with their commits); `watchMs` keeps `run` going at that interval.
+ */
+function syncPasses(
+  o: { dryRun?: boolean; batchSize: number },
+  full: boolean,
+  watchMs?: number,
+): Promise<number> {
+  return withRuntime(
+    globals(),
+    (rt, syncs) =>
+      passCommand(rt, syncs, {
+        json: globals().json === true,
+        dryRun: o.dryRun === true,
+        full,
+        batchSize: o.batchSize,
+        ...(watchMs === undefined ? {} : { watch: { intervalMs: watchMs } }),
+      }),
+    { storeThread: true },
+  );
+}
+
 const program = new Command();
 program
   .name('tandem')
@@ -85,12 +114,7 @@ program
   .description('sync continuously until SIGINT/SIGTERM (or one pass with --once)')
   .option('--once', 'sync every change made before it started, then exit')
   .option('--dry-run', 'print the plan, write nothing')
-  .option(
-    '--batch-size <n>',
-    'records per batch (memory grows with it)',
-    (v) => Number.parseInt(v, 10),
-    DEFAULT_BATCH,
-  )
+  .addOption(batchSizeOption())
   .option(
     '--interval <ms>',
     'how often to look for changes while running (an idle look costs about a millisecond)',
@@ -99,18 +123,7 @@ program
   )
   .action(
     act((o: { once?: boolean; dryRun?: boolean; batchSize: number; interval: number }) =>
-      withRuntime(
-        globals(),
-        (rt, syncs) =>
-          passCommand(rt, syncs, {
-            json: globals().json === true,
-            dryRun: o.dryRun === true,
-            full: false,
-            batchSize: o.batchSize,
-            ...(o.once || o.dryRun ? {} : { watch: { intervalMs: o.interval } }),
-          }),
-        { storeThread: true },
-      ),
+      syncPasses(o, false, o.once || o.dryRun ? undefined : o.interval),
     ),
   );
 
@@ -118,27 +131,8 @@ program
   .command('reconcile')
   .description('compare both sides in full and repair drift')
   .option('--dry-run', 'print the plan (creates, updates, deletes per side), write nothing')
-  .option(
-    '--batch-size <n>',
-    'records per batch (memory grows with it)',
-    (v) => Number.parseInt(v, 10),
-    DEFAULT_BATCH,
-  )
-  .action(
-    act((o: { dryRun?: boolean; batchSize: number }) =>
-      withRuntime(
-        globals(),
-        (rt, syncs) =>
-          passCommand(rt, syncs, {
-            json: globals().json === true,
-            dryRun: o.dryRun === true,
-            full: true,
-            batchSize: o.batchSize,
-          }),
-        { storeThread: true },
-      ),
-    ),
-  );
+  .addOption(batchSizeOption())
+  .action(act((o: { dryRun?: boolean; batchSize: number }) => syncPasses(o, true)));
 
 program
   .command('status')
