@@ -29,6 +29,27 @@ export function encodeBase(base: Base): string {
   return `${out}}`;
 }
 
+/**
+ * encodeBase for a base held flat: `values[at + f]` is field `fields[f]`'s
+ * fingerprint when both sides share it, else its pair (an intent's form).
+ * The same text as encodeBase of the same base.
+ */
+export function encodeFlatBase(
+  fields: readonly string[],
+  values: readonly (string | [string, string])[],
+  at: number,
+): string {
+  let out = '{';
+  for (let f = 0; f < fields.length; f++) {
+    const v = values[at + f]!;
+    if (f > 0) out += ',';
+    if (typeof v === 'string') out += `${quote(fields[f]!)}:"${v}"`;
+    else if (v[0] === v[1]) out += `${quote(fields[f]!)}:"${v[0]}"`;
+    else out += `${quote(fields[f]!)}:["${v[0]}","${v[1]}"]`;
+  }
+  return `${out}}`;
+}
+
 export function decodeBase(text: string): Base {
   return baseFromJson(JSON.parse(text));
 }

@@ -8,7 +8,7 @@
 
 import type { Base } from '../core/merge.js';
 import type { Side } from '../core/types.js';
-import { encodeBase } from './base-text.js';
+import { encodeBase, encodeFlatBase } from './base-text.js';
 import type { Intent, IntentCreate, IntentLink, Link } from './store.js';
 
 /** Links as one flat array, LINK_STRIDE values per link: id, identity, keys, encoded base, change times. */
@@ -33,18 +33,20 @@ export function linksToRows(links: Link[]): LinkRows {
 /**
  * An intent's body. Creates go in one flat array, `stride` values each:
  * `ref, target, source, sourceKey, identity, leftAt, rightAt, replacesLinkId`
- * (null when none), then the left and right fingerprint of every field of
- * `fields`; JSON.stringify writes such an array far faster than any string
- * built in JavaScript. A create whose base has other fields (none today) goes
- * in `other` as an object with its place in the list. Links (updates, fewer
- * and smaller) are objects.
+ * (null when none), then one value per field of `fields`: the fingerprint
+ * when both sides share it (most fields), else the pair `[left, right]`
+ * (`one: 1` marks this form; bodies saved by earlier versions have two
+ * values per field). JSON.stringify writes such an array far faster than any
+ * string built in JavaScript. A create whose base has other fields (none
+ * today) goes in `other` as an object with its place in the list. Links
+ * (updates, fewer and smaller) are objects.
  */
 export function encodeIntentBody(intent: Pick<Intent, 'creates' | 'links'>): string {
   const first = intent.creates[0];
   const fields = first ? Object.keys(first.base) : [];
-  const stride = CREATE_HEAD + 2 * fields.length;
+  const stride = CREATE_HEAD + fields.length;
   // Sized once (the creates of a batch mostly share their fields), not grown push by push.
-  const flat: (string | number | null)[] = new Array(intent.creates.length * stride);
+  const flat: FlatValue[] = new Array(intent.creates.length * stride);
   let i = 0;
   const other: [number, IntentCreate][] = [];
   intent.creates.forEach((c, at) => {
@@ -62,12 +64,11 @@ export function encodeIntentBody(intent: Pick<Intent, 'creates' | 'links'>): str
     flat[i++] = c.replacesLinkId ?? null;
     for (const f of fields) {
       const fps = c.base[f]!;
-      flat[i++] = fps[0];
-      flat[i++] = fps[1];
+      flat[i++] = fps[0] === fps[1] ? fps[0] : fps;
     }
   });
   flat.length = i;
-  return JSON.stringify({ fields, stride, creates: flat, other, links: intent.links });
+  return JSON.stringify({ fields, stride, one: 1, creates: flat, other, links: intent.links });
 }
 
 const CREATE_HEAD = 8;
@@ -80,31 +81,34 @@ function hasExactly(base: Base, fields: string[]): boolean {
   return true;
 }
 
+/** One value of a flat create: head values, and per field a fingerprint or a pair. */
+type FlatValue = string | number | null | [string, string];
+
 type Stored = {
   fields?: string[];
   stride?: number;
+  /** 1: one value per field (a fingerprint or a pair); absent: two fingerprints per field. */
+  one?: 1;
   /** Flat (see encodeIntentBody); objects in intents saved by earlier versions. */
-  creates: (string | number | null)[] | IntentCreate[];
+  creates: FlatValue[] | IntentCreate[];
   other?: [number, IntentCreate][];
   links: IntentLink[];
 };
 
 export function decodeIntentBody(body: string): Pick<Intent, 'creates' | 'links'> {
-  const raw = JSON.parse(body) as Stored;
+  return decodeStored(JSON.parse(body) as Stored);
+}
+
+function decodeStored(raw: Stored): Pick<Intent, 'creates' | 'links'> {
   if (raw.stride === undefined || raw.fields === undefined) {
     return { creates: raw.creates as IntentCreate[], links: raw.links };
   }
   const { fields, stride } = raw;
-  const flat = raw.creates as (string | number | null)[];
+  const flat = raw.creates as FlatValue[];
   const creates: IntentCreate[] = [];
   for (let i = 0; i < flat.length; i += stride) {
     const base: Base = {};
-    for (let f = 0; f < fields.length; f++) {
-      base[fields[f]!] = [
-        flat[i + CREATE_HEAD + 2 * f] as string,
-        flat[i + CREATE_HEAD + 2 * f + 1] as string,
-      ];
-    }
+    for (let f = 0; f < fields.length; f++) base[fields[f]!] = fieldBase(raw, flat, i, f);
     const replacesLinkId = flat[i + 7] as number | null;
     creates.push({
       ref: flat[i] as number,
@@ -122,25 +126,71 @@ export function decodeIntentBody(body: string): Pick<Intent, 'creates' | 'links'
   return { creates, links: raw.links };
 }
 
+/** Field `f`'s pair of fingerprints in the create starting at `i`, in either stored form. */
+function fieldBase(raw: Stored, flat: FlatValue[], i: number, f: number): [string, string] {
+  if (raw.one === undefined) {
+    return [flat[i + CREATE_HEAD + 2 * f] as string, flat[i + CREATE_HEAD + 2 * f + 1] as string];
+  }
+  const v = flat[i + CREATE_HEAD + f] as string | [string, string];
+  return typeof v === 'string' ? [v, v] : v;
+}
+
 /** A link to insert: identity, leftKey, rightKey, encoded base, leftAt, rightAt. */
 export type NewLinkRow = readonly [string, string, string, string, string | null, string | null];
 
 /**
  * The links that the landed creates of an intent make ([ref, new key] pairs).
- * Undefined for a ref the intent does not have.
+ * Undefined for a ref the intent does not have. Made straight from the flat
+ * form, with no intermediate create or base objects: this runs on the store's
+ * thread for every create of a first sync.
  */
 export function createdLinkRows(body: string, landed: [number, string][]): (NewLinkRow | undefined)[] {
-  const byRef = new Map(decodeIntentBody(body).creates.map((c) => [c.ref, c]));
+  const raw = JSON.parse(body) as Stored;
+  if (raw.one === undefined || raw.fields === undefined || raw.stride === undefined) {
+    return linkRowsFromCreates(decodeStored(raw).creates, landed);
+  }
+  const { fields, stride } = raw;
+  const flat = raw.creates as FlatValue[];
+  const at = new Map<number, number>();
+  for (let i = 0; i < flat.length; i += stride) at.set(flat[i] as number, i);
+  const others = new Map((raw.other ?? []).map(([, c]) => [c.ref, c]));
   return landed.map(([ref, key]): NewLinkRow | undefined => {
-    const c = byRef.get(ref);
-    if (!c) return undefined;
+    const i = at.get(ref);
+    if (i === undefined) {
+      const c = others.get(ref);
+      return c && linkRow(c, key);
+    }
+    const target = flat[i + 1] as Side;
+    const sourceKey = flat[i + 3] as string;
     return [
-      c.identity ?? key,
-      c.target === 'left' ? key : c.sourceKey,
-      c.target === 'right' ? key : c.sourceKey,
-      encodeBase(c.base),
-      c.leftAt,
-      c.rightAt,
+      (flat[i + 4] as string | null) ?? key,
+      target === 'left' ? key : sourceKey,
+      target === 'right' ? key : sourceKey,
+      encodeFlatBase(fields, flat as (string | [string, string])[], i + CREATE_HEAD),
+      flat[i + 5] as string | null,
+      flat[i + 6] as string | null,
     ];
   });
+}
+
+function linkRowsFromCreates(
+  creates: IntentCreate[],
+  landed: [number, string][],
+): (NewLinkRow | undefined)[] {
+  const byRef = new Map(creates.map((c) => [c.ref, c]));
+  return landed.map(([ref, key]) => {
+    const c = byRef.get(ref);
+    return c && linkRow(c, key);
+  });
+}
+
+function linkRow(c: IntentCreate, key: string): NewLinkRow {
+  return [
+    c.identity ?? key,
+    c.target === 'left' ? key : c.sourceKey,
+    c.target === 'right' ? key : c.sourceKey,
+    encodeBase(c.base),
+    c.leftAt,
+    c.rightAt,
+  ];
 }

@@ -54,6 +54,10 @@ export class SqliteStateStore implements StateStore {
     // Link indexes outgrow the default 2 MB page cache at a few hundred thousand rows.
     db.pragma('cache_size = -16384');
     db.pragma('temp_store = MEMORY');
+    // Checkpoints copy pages back from the WAL; at the default 1,000 pages (4 MB) a first sync
+    // copies the same link index pages over and over. 64 MB measured ~5% faster at a million
+    // rows. (Under `run`, a BackgroundCheckpointer does most of the copying, off this thread.)
+    db.pragma('wal_autocheckpoint = 16384');
     const store = new SqliteStateStore(db, `sqlite:${path}`);
     store.migrate();
     return store;

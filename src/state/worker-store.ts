@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Side } from '../core/types.js';
+import { BackgroundCheckpointer } from '../sqlite/checkpointer.js';
 import { encodeIntentBody, linksToRows } from './sqlite-encoding.js';
 import { SqliteStateStore } from './sqlite-store.js';
 import type {
@@ -32,6 +33,8 @@ type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void
 export class WorkerStateStore implements StateStore {
   readonly description: string;
   private readonly worker: Worker;
+  /** Copies the WAL back, off both the engine's and the store's threads. */
+  private checkpointer: BackgroundCheckpointer | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | null = null;
@@ -61,6 +64,7 @@ export class WorkerStateStore implements StateStore {
       await store.close();
       throw err;
     }
+    store.checkpointer = BackgroundCheckpointer.start(path);
     return store;
   }
 
@@ -96,6 +100,8 @@ export class WorkerStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
+    this.checkpointer = null;
     if (this.dead) return;
     await this.call('close');
     await this.worker.terminate();

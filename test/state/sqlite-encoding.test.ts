@@ -20,8 +20,14 @@ const fp = fc.oneof(fc.string(), fc.constant(null), fc.boolean()).map(fingerprin
 const side = fc.constantFrom('left' as const, 'right' as const);
 const time = fc.option(fc.constant('2026-11-27T15:19:17.123Z'), { nil: null });
 
+// Mostly the same fingerprint on both sides (as after a create), now and then two.
+const pair = fc.oneof(
+  { weight: 3, arbitrary: fp.map((x): [string, string] => [x, x]) },
+  { weight: 1, arbitrary: fc.tuple(fp, fp) },
+);
+
 const base = (fields: string[]) =>
-  fc.tuple(...fields.map(() => fc.tuple(fp, fp))).map((pairs) => {
+  fc.tuple(...fields.map(() => pair)).map((pairs) => {
     const b: Base = {};
     fields.forEach((f, i) => {
       b[f] = pairs[i]!;
@@ -114,6 +120,61 @@ describe('intent body', () => {
       links: [],
     };
     expect(decodeIntentBody(JSON.stringify(old))).toEqual(old);
+  });
+
+  it('reads intents saved flat with two fingerprints per field by earlier versions', () => {
+    const old = {
+      fields: ['email', 'name'],
+      stride: 12,
+      creates: [3, 'right', 'left', '7', null, 'T1', null, 5, 'sa:b', 'sa:b', 'sc:d', 'se:f'],
+      other: [],
+      links: [],
+    };
+    const create = {
+      ref: 3,
+      target: 'right',
+      source: 'left',
+      sourceKey: '7',
+      identity: null,
+      base: { email: ['sa:b', 'sa:b'], name: ['sc:d', 'se:f'] },
+      leftAt: 'T1',
+      rightAt: null,
+      replacesLinkId: 5,
+    };
+    expect(decodeIntentBody(JSON.stringify(old))).toEqual({ creates: [create], links: [] });
+    expect(createdLinkRows(JSON.stringify(old), [[3, '70']])).toEqual([
+      ['70', '7', '70', '{"email":"sa:b","name":["sc:d","se:f"]}', 'T1', null],
+    ]);
+  });
+
+  it('keeps one fingerprint per field where both sides share it', () => {
+    const body = encodeIntentBody({
+      creates: [
+        {
+          ref: 1,
+          target: 'right',
+          source: 'left',
+          sourceKey: '7',
+          identity: '7',
+          base: { email: ['sa:b', 'sa:b'], name: ['sc:d', 'se:f'] },
+          leftAt: null,
+          rightAt: null,
+        },
+      ],
+      links: [],
+    });
+    expect(JSON.parse(body).creates).toEqual([
+      1,
+      'right',
+      'left',
+      '7',
+      '7',
+      null,
+      null,
+      null,
+      'sa:b',
+      ['sc:d', 'se:f'],
+    ]);
   });
 });
 

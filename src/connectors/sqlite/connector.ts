@@ -13,6 +13,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
+import { BackgroundCheckpointer } from '../../sqlite/checkpointer.js';
 import type {
   CaptureStatus,
   ChangeBatch,
@@ -39,6 +40,12 @@ export class SqliteConnector implements Connector {
   readonly description: string;
   private readonly db: Database.Database;
   private readonly q: Statements;
+  /**
+   * Started with the first write (only commands that write need it), for a
+   * file database: the WAL is copied back from another thread, not inside
+   * this thread's commits (see BackgroundCheckpointer).
+   */
+  private checkpointer: BackgroundCheckpointer | null | undefined;
 
   private constructor(db: Database.Database, description: string) {
     this.db = db;
@@ -105,6 +112,8 @@ export class SqliteConnector implements Connector {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
+    this.checkpointer = null;
     this.q.clear();
     if (this.db.open) this.db.close();
   }
@@ -139,6 +148,9 @@ export class SqliteConnector implements Connector {
     receipt?: string,
     options?: WriteOptions,
   ): Promise<WriteResult[]> {
+    if (this.checkpointer === undefined) {
+      this.checkpointer = this.db.memory ? null : BackgroundCheckpointer.start(this.db.name);
+    }
     return writeBatch(this.q, spec, ops, receipt, options?.beforeCommit);
   }
 

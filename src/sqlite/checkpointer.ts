@@ -1,0 +1,49 @@
+/**
+ * Copies a SQLite file's WAL back into the database from a thread of its own
+ * (checkpoint-worker.ts), for the files tandem writes in bulk: the state file
+ * and the tables it syncs into. SQLite otherwise does that copy inside
+ * whichever commit makes the WAL cross its size limit, and that commit (and
+ * the thread waiting on it) stalls for the whole copy: 100–200 ms at a time
+ * on the state file during a first sync. The worker checkpoints once 1 MB of
+ * WAL is waiting (PASSIVE: never waiting for, nor blocking, readers or
+ * writers); the writer's own automatic checkpoint stays on as the backstop
+ * and finds little left to copy.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+const SCRIPT = new URL('./checkpoint-worker.js', import.meta.url);
+
+export class BackgroundCheckpointer {
+  private constructor(private worker: Worker | null) {
+    // Gone (an error, or the file could not be opened): there is nothing left to stop.
+    worker?.on('exit', () => {
+      this.worker = null;
+    });
+    worker?.on('error', () => {});
+    // Never what keeps the process alive.
+    worker?.unref();
+  }
+
+  /**
+   * Starts one for the database file at `path`. Best effort: null where the
+   * compiled worker is not present (sources run directly); the writer's own
+   * checkpoints then do all the work, as they do without one.
+   */
+  static start(path: string): BackgroundCheckpointer | null {
+    if (!existsSync(fileURLToPath(SCRIPT))) return null;
+    return new BackgroundCheckpointer(new Worker(SCRIPT, { workerData: { path } }));
+  }
+
+  /** Asks the worker to close its connection and waits until it has (never stopped mid-checkpoint). */
+  async stop(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    // Held open until it has exited: an unref'd thread is nothing the process would wait for.
+    w.ref();
+    w.postMessage('close');
+    await exited;
+  }
+}
