@@ -47,3 +47,39 @@ export class BackgroundCheckpointer {
     await exited;
   }
 }
+
+/**
+ * Rows written before a checkpointer is worth its thread: a thread costs tens
+ * of milliseconds to start and stop, which a command writing a few hundred
+ * rows would only pay for; past this, the WAL grows fast enough to matter.
+ */
+const START_AFTER_ROWS = 2_000;
+
+/** A BackgroundCheckpointer started once a file has been written enough (see START_AFTER_ROWS). */
+export class CheckpointerOnDemand {
+  private written = 0;
+  private worker: BackgroundCheckpointer | null = null;
+  /** Started, stopped, or nothing to start (no file). */
+  private settled: boolean;
+
+  /** `path`: the database file; null for one with no file (`:memory:`). */
+  constructor(private readonly path: string | null) {
+    this.settled = path === null;
+  }
+
+  /** Counts rows written to the file; starts the checkpointer when they are enough. */
+  wrote(rows: number): void {
+    if (this.settled) return;
+    this.written += rows;
+    if (this.written < START_AFTER_ROWS) return;
+    this.settled = true;
+    this.worker = BackgroundCheckpointer.start(this.path!);
+  }
+
+  async stop(): Promise<void> {
+    this.settled = true;
+    const w = this.worker;
+    this.worker = null;
+    await w?.stop();
+  }
+}

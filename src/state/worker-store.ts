@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Side } from '../core/types.js';
-import { BackgroundCheckpointer } from '../sqlite/checkpointer.js';
+import { CheckpointerOnDemand } from '../sqlite/checkpointer.js';
 import { encodeIntentBody, linksToRows } from './sqlite-encoding.js';
 import { SqliteStateStore } from './sqlite-store.js';
 import type {
@@ -34,7 +34,7 @@ export class WorkerStateStore implements StateStore {
   readonly description: string;
   private readonly worker: Worker;
   /** Copies the WAL back, off both the engine's and the store's threads. */
-  private checkpointer: BackgroundCheckpointer | null = null;
+  private readonly checkpoints: CheckpointerOnDemand;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | null = null;
@@ -42,6 +42,7 @@ export class WorkerStateStore implements StateStore {
   private constructor(worker: Worker, path: string) {
     this.worker = worker;
     this.description = `sqlite:${path}`;
+    this.checkpoints = new CheckpointerOnDemand(path === ':memory:' ? null : path);
     worker.on('message', (reply: Reply) => this.settle(reply));
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => this.fail(new Error(`the state store thread stopped (exit code ${code})`)));
@@ -64,7 +65,6 @@ export class WorkerStateStore implements StateStore {
       await store.close();
       throw err;
     }
-    store.checkpointer = BackgroundCheckpointer.start(path);
     return store;
   }
 
@@ -100,8 +100,7 @@ export class WorkerStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
-    await this.checkpointer?.stop();
-    this.checkpointer = null;
+    await this.checkpoints.stop();
     if (this.dead) return;
     await this.call('close');
     await this.worker.terminate();
@@ -187,6 +186,7 @@ export class WorkerStateStore implements StateStore {
   }
   commit(batch: BatchCommit): Promise<void> {
     const { upsertLinks, ...rest } = batch;
+    this.checkpoints.wrote(upsertLinks.length + (batch.linkCreates?.landed.length ?? 0));
     return this.call('commitRows', rest, linksToRows(upsertLinks));
   }
   forget(sync: string): Promise<void> {

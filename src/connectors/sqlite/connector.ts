@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
-import { BackgroundCheckpointer } from '../../sqlite/checkpointer.js';
+import { CheckpointerOnDemand } from '../../sqlite/checkpointer.js';
 import type {
   CaptureStatus,
   ChangeBatch,
@@ -41,16 +41,16 @@ export class SqliteConnector implements Connector {
   private readonly db: Database.Database;
   private readonly q: Statements;
   /**
-   * Started with the first write (only commands that write need it), for a
-   * file database: the WAL is copied back from another thread, not inside
-   * this thread's commits (see BackgroundCheckpointer).
+   * For a file database that is written in bulk: the WAL is copied back from
+   * another thread, not inside this thread's commits (see BackgroundCheckpointer).
    */
-  private checkpointer: BackgroundCheckpointer | null | undefined;
+  private readonly checkpoints: CheckpointerOnDemand;
 
   private constructor(db: Database.Database, description: string) {
     this.db = db;
     this.q = new Statements(db);
     this.description = description;
+    this.checkpoints = new CheckpointerOnDemand(db.memory ? null : db.name);
   }
 
   /**
@@ -112,8 +112,7 @@ export class SqliteConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    await this.checkpointer?.stop();
-    this.checkpointer = null;
+    await this.checkpoints.stop();
     this.q.clear();
     if (this.db.open) this.db.close();
   }
@@ -148,9 +147,7 @@ export class SqliteConnector implements Connector {
     receipt?: string,
     options?: WriteOptions,
   ): Promise<WriteResult[]> {
-    if (this.checkpointer === undefined) {
-      this.checkpointer = this.db.memory ? null : BackgroundCheckpointer.start(this.db.name);
-    }
+    this.checkpoints.wrote(ops.length);
     return writeBatch(this.q, spec, ops, receipt, options?.beforeCommit);
   }
 
