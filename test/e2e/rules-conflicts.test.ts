@@ -123,16 +123,29 @@ describe('conflicts', () => {
     await new Promise((r) => setTimeout(r, 30));
     update(ws, LEFT, p1.left, { title: 'L later' });
     update(ws, RIGHT, p2.right, { title: 'R later' });
+    // The winner follows the times capture stamped, read back here: a machine whose wall
+    // clock steps back between the edits (a fresh VM syncing its clock) changes which
+    // edit is later, not the rule. Ties go to left (SPEC §4.1).
+    const winner = (p: { left: number; right: number }, l: string, r: string) =>
+      capturedAt(RIGHT, p.right) > capturedAt(LEFT, p.left) ? r : l;
+    const w1 = winner(p1, 'L later', 'R first');
+    const w2 = winner(p2, 'L first', 'R later');
     runOnce(ws);
-    expect([byId(ws, LEFT, p1.left)!.title, byId(ws, RIGHT, p1.right)!.title]).toEqual([
-      'L later',
-      'L later',
-    ]);
-    expect([byId(ws, LEFT, p2.left)!.title, byId(ws, RIGHT, p2.right)!.title]).toEqual([
-      'R later',
-      'R later',
-    ]);
+    expect([byId(ws, LEFT, p1.left)!.title, byId(ws, RIGHT, p1.right)!.title]).toEqual([w1, w1]);
+    expect([byId(ws, LEFT, p2.left)!.title, byId(ws, RIGHT, p2.right)!.title]).toEqual([w2, w2]);
   });
+
+  /** The time capture stamped on the last change to row `id` of `s`. */
+  function capturedAt(s: typeof LEFT, id: number): string {
+    const rows = ws.all<{ changed_at: string }>(
+      s.db,
+      'SELECT changed_at FROM _tandem_changes WHERE table_name = ? AND CAST(key AS TEXT) = ? ORDER BY seq DESC LIMIT 1',
+      s.table,
+      String(id),
+    );
+    expect(rows, `a captured change for ${s.table} id ${id}`).toHaveLength(1);
+    return rows[0]!.changed_at;
+  }
 
   it.each([
     ['left-wins', 'L'],
