@@ -3,26 +3,25 @@
  */
 import { TandemError } from '../core/errors.js';
 import type { Connector } from './connector.js';
+import { PostgresConnector } from './postgres/connector.js';
 import { SqliteConnector } from './sqlite/connector.js';
 
 export function openConnector(url: string, options: { create?: boolean } = {}): Connector {
   if (url.startsWith('sqlite:')) return SqliteConnector.open(url, options);
+  if (/^postgres(ql)?:\/\//.test(url)) return PostgresConnector.open(url);
   const scheme = url.split(':')[0] ?? url;
-  if (['postgres', 'postgresql', 'mysql', 'mariadb'].includes(scheme)) {
+  if (['mysql', 'mariadb'].includes(scheme)) {
     throw new TandemError(
       'URL_UNSUPPORTED',
       `${scheme}:// connections are not supported by this version of tandem yet`,
-      'use a sqlite: connection for now; PostgreSQL and MySQL/MariaDB connectors are on the roadmap',
+      'use a postgres:// or sqlite: connection for now; the MySQL/MariaDB connector is on the roadmap',
     );
   }
   throw new TandemError(
     'URL_UNSUPPORTED',
     `unknown connection URL scheme "${scheme}:"`,
-    'use sqlite:PATH (postgres:// and mysql:// are planned)',
+    'use postgres://user@host/database or sqlite:PATH (mysql:// is planned)',
   );
 }
 
-/** The URL with any password replaced, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
-}
+export { redactUrl } from './url.js';

@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   COLUMN_MISSING: { exit: EXIT.connection, doc: 'A configured or mapped column does not exist.' },
   KEY_INVALID: { exit: EXIT.connection, doc: 'A side has no usable single-column key.' },
   TYPE_MISMATCH: { exit: EXIT.connection, doc: 'A mapped type pair cannot round-trip in both directions.' },
+  CAPTURE_UNAVAILABLE: {
+    exit: EXIT.connection,
+    doc: 'Change capture cannot be set up: a server setting or a right of the connecting role is missing.',
+  },
   SCHEMA_DRIFT: {
     exit: EXIT.connection,
     doc: 'A mapped column disappeared or changed type since the last pass.',

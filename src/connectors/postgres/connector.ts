@@ -1,0 +1,216 @@
+/**
+ * PostgreSQL connector (node-postgres): opens the connections and wires the
+ * parts together. Reads are in `read.ts`, writes in `write.ts`, the catalog in
+ * `introspect.ts`; values go through `convert.ts` both ways.
+ *
+ * Two connections: one for writes, whose transaction stays open while the
+ * engine saves the batch's intent, and one for everything else, so a read
+ * made meanwhile never sees (nor joins) a write that has not committed.
+ * Writes are queued and run one after another in call order.
+ *
+ * Change capture is logical decoding from the write-ahead log (capture.ts);
+ * polling, where logical replication is not allowed, is not built yet.
+ */
+import { TandemError } from '../../core/errors.js';
+import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
+import type {
+  CaptureStatus,
+  ChangeBatch,
+  Connector,
+  TableSpec,
+  WriteOp,
+  WriteOptions,
+  WriteReceipt,
+  WriteResult,
+} from '../connector.js';
+import { redactUrl } from '../url.js';
+import * as capture from './capture.js';
+import { type CaptureNames, captureNames } from './capture.js';
+import { introspectTable, relationOid } from './introspect.js';
+import { tagSession } from './origin.js';
+import { countRows, readWhere, scanPage } from './read.js';
+import { PgSession } from './session.js';
+import { type TableRef, tableRef } from './sql.js';
+import { forgetReceipts, readReceipts, writeBatch } from './write.js';
+
+export class PostgresConnector implements Connector {
+  readonly system = 'postgres' as const;
+  readonly description: string;
+  private readonly reader: PgSession;
+  private readonly writer: PgSession;
+  /** The tail of the write queue. */
+  private writing: Promise<unknown> = Promise.resolve();
+  /** Table names as written → where they resolved (a dotted name may be a schema or part of the name). */
+  private readonly refs = new Map<string, TableRef>();
+  private captureNames: Promise<CaptureNames> | null = null;
+
+  private constructor(url: string) {
+    this.description = redactUrl(url);
+    this.reader = new PgSession(url, this.description);
+    // The writing session is tagged, so capture skips what tandem itself wrote (origin.ts).
+    this.writer = new PgSession(url, this.description, async (client) => {
+      await tagSession(client);
+    });
+  }
+
+  /** `postgres://user:password@host:port/database` (or postgresql://); connects on first use. */
+  static open(url: string): PostgresConnector {
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new TandemError(
+        'URL_UNSUPPORTED',
+        `Not a PostgreSQL URL: ${url.split(':')[0]}:…`,
+        'Use postgres://user:password@host:5432/database',
+      );
+    }
+    return new PostgresConnector(url);
+  }
+
+  async close(): Promise<void> {
+    await this.writing;
+    await Promise.all([this.reader.close(), this.writer.close()]);
+  }
+
+  /** Runs `change` after every change called before it. */
+  private serially<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(change);
+    this.writing = run.catch(() => {});
+    return run;
+  }
+
+  private async table(table: string): Promise<TableRef> {
+    const known = this.refs.get(table);
+    if (known) return known;
+    let ref = tableRef(table);
+    // `a.b` with no schema `a`: a table whose name has a dot in it.
+    if (ref.schema !== null && (await relationOid(this.reader, ref)) === null) {
+      const whole = { schema: null, name: table, sql: `"${table.replace(/"/g, '""')}"` };
+      if ((await relationOid(this.reader, whole)) !== null) ref = whole;
+    }
+    this.refs.set(table, ref);
+    return ref;
+  }
+
+  async introspect(table: string): Promise<TableInfo | null> {
+    return introspectTable(this.reader, await this.table(table), table);
+  }
+
+  // ------------------------------------------------------------ reads
+
+  async readByKeys(spec: TableSpec, keys: string[]): Promise<SourceRecord[]> {
+    return readWhere(this.reader, await this.table(spec.table), spec, spec.key, keys);
+  }
+
+  async readByColumn(spec: TableSpec, column: string, values: string[]): Promise<SourceRecord[]> {
+    return readWhere(this.reader, await this.table(spec.table), spec, column, values);
+  }
+
+  async scan(spec: TableSpec, afterKey: string | null, limit: number): Promise<SourceRecord[]> {
+    return scanPage(this.reader, await this.table(spec.table), spec, afterKey, limit);
+  }
+
+  async count(spec: TableSpec): Promise<number> {
+    return countRows(this.reader, await this.table(spec.table), spec);
+  }
+
+  // ------------------------------------------------------------ writes
+
+  async write(
+    spec: TableSpec,
+    ops: WriteOp[],
+    receipt?: string,
+    options?: WriteOptions,
+  ): Promise<WriteResult[]> {
+    const t = await this.table(spec.table);
+    return this.serially(() => writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit));
+  }
+
+  async readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>> {
+    return readReceipts(this.reader, await this.table(spec.table), tokens);
+  }
+
+  async forgetReceipts(spec: TableSpec, tokens: string[]): Promise<void> {
+    const t = await this.table(spec.table);
+    return this.serially(() => forgetReceipts(this.writer, t, tokens));
+  }
+
+  // ------------------------------------------------------------ capture (capture.ts)
+
+  private names(): Promise<CaptureNames> {
+    this.captureNames ??= captureNames(this.reader);
+    return this.captureNames;
+  }
+
+  async installCapture(spec: TableSpec): Promise<void> {
+    const t = await this.table(spec.table);
+    const names = await this.names();
+    await this.serially(() => capture.installCapture(this.writer, t, names));
+  }
+
+  /** Also checks that capture can be set up (validate calls this): CAPTURE_UNAVAILABLE with the fix if not. */
+  async captureStatus(spec: TableSpec): Promise<CaptureStatus> {
+    const names = await this.names();
+    const t = await this.table(spec.table);
+    const own = await capture.preflight(this.reader, t, names);
+    const installed = await capture.captureInstalled(this.reader, t, names);
+    return {
+      installed,
+      method: 'cdc',
+      detail: `logical replication (slot ${names.slot}, publication ${names.publication}); ${own}`,
+    };
+  }
+
+  async currentPosition(_spec: TableSpec): Promise<string> {
+    return capture.currentPosition(this.reader);
+  }
+
+  async readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch> {
+    const t = await this.table(spec.table);
+    return capture.readChanges(this.reader, t, spec, await this.names(), after, limit);
+  }
+
+  async latestChanges(
+    spec: TableSpec,
+    after: string,
+    keys: string[],
+  ): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>> {
+    const out = new Map<string, { at: string; op: ChangeEvent['op'] }>();
+    if (keys.length === 0) return out;
+    const wanted = new Set(keys);
+    // The log from `after` on, in pages; the last change of each key wins.
+    let pos = after;
+    for (;;) {
+      const batch = await this.readChanges(spec, pos, 10_000);
+      for (const c of batch.changes) if (wanted.has(c.key)) out.set(c.key, { at: c.at, op: c.op });
+      if (batch.changes.length === 0 || batch.position === pos) return out;
+      pos = batch.position;
+    }
+  }
+
+  async pruneChanges(spec: TableSpec, upTo: string): Promise<void> {
+    const t = await this.table(spec.table);
+    const names = await this.names();
+    await this.serially(() => capture.pruneChanges(this.writer, t, names, upTo));
+  }
+
+  async removeCapture(spec: TableSpec): Promise<void> {
+    const t = await this.table(spec.table);
+    const names = await this.names();
+    await this.serially(async () => {
+      await capture.removeCapture(this.writer, t, names);
+      await forgetAllReceipts(this.writer, t);
+    });
+  }
+
+  async teardown(): Promise<void> {
+    const names = await this.names();
+    await this.serially(() => capture.teardown(this.writer, names));
+  }
+}
+
+async function forgetAllReceipts(s: PgSession, t: TableRef): Promise<void> {
+  const exists = await s.rows("SELECT to_regclass('_tandem.receipts') IS NOT NULL");
+  if (exists[0]?.[0] !== 't') return;
+  await s.run('DELETE FROM _tandem.receipts WHERE table_name = $1', [
+    t.schema === null ? t.name : `${t.schema}.${t.name}`,
+  ]);
+}

@@ -1,0 +1,87 @@
+/**
+ * One connection to PostgreSQL, opened on first use, in the session tandem
+ * reads and writes in: values as PostgreSQL's own text (no type parsers, so
+ * no int8 or numeric through a JS number and no timestamp through a JS Date),
+ * TimeZone UTC, DateStyle ISO, bytea in hex, floats in their shortest exact
+ * text. A failure to connect becomes CONNECT_FAILED with what to check.
+ */
+import pg from 'pg';
+import { TandemError } from '../../core/errors.js';
+
+/** Every value as the text PostgreSQL sent (the connector converts it, see convert.ts). */
+const RAW_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+const SESSION_OPTIONS = [
+  '-c TimeZone=UTC',
+  '-c DateStyle=ISO,YMD',
+  '-c IntervalStyle=iso_8601',
+  '-c bytea_output=hex',
+  '-c extra_float_digits=1',
+  '-c client_encoding=UTF8',
+].join(' ');
+
+export type Param = string | null | string[];
+
+export class PgSession {
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+
+  constructor(
+    private readonly url: string,
+    /** For messages: the URL without its password. */
+    private readonly where: string,
+    /** Run once on each new connection, before any other query. */
+    private readonly onConnect?: (client: pg.Client) => Promise<void>,
+  ) {}
+
+  /** Rows as arrays of text (or null), in select-list order. */
+  async rows(sql: string, params: Param[] = []): Promise<(string | null)[][]> {
+    const c = await this.connect();
+    const r = await c.query({ text: sql, values: params, rowMode: 'array' });
+    return r.rows as (string | null)[][];
+  }
+
+  async run(sql: string, params: Param[] = []): Promise<number> {
+    const c = await this.connect();
+    const r = await c.query({ text: sql, values: params });
+    return r.rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    const c = this.client ?? (this.connecting ? await this.connecting.catch(() => null) : null);
+    this.client = null;
+    this.connecting = null;
+    await c?.end();
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open();
+    return this.connecting;
+  }
+
+  private async open(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url, types: RAW_TEXT, options: SESSION_OPTIONS });
+    // A connection lost later fails the query in flight; this only keeps the process alive.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (err) {
+      this.connecting = null;
+      throw new TandemError(
+        'CONNECT_FAILED',
+        `Cannot connect to PostgreSQL at ${this.where}: ${(err as Error).message}`,
+        'Check the host, port, database, user and password in the connection URL, and that the server accepts connections from this machine (pg_hba.conf).',
+      );
+    }
+    try {
+      await this.onConnect?.(client);
+    } catch (err) {
+      this.connecting = null;
+      await client.end().catch(() => {});
+      throw err;
+    }
+    this.client = client;
+    return client;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Batch writes, and the receipt each leaves in its own transaction.
+ *
+ * One transaction per batch. It first runs fast: consecutive inserts with the
+ * same columns as one multi-row INSERT … RETURNING, consecutive deletes as one
+ * DELETE … = ANY, updates one by one. If the server refuses a row, PostgreSQL
+ * aborts the whole transaction, so it is rolled back and the batch runs again
+ * with a savepoint per op: the refused row fails alone with the server's own
+ * message and the others land, as if every op had had its own savepoint.
+ */
+import { TandemError } from '../../core/errors.js';
+import type { Row } from '../../core/types.js';
+import type { TableSpec, WriteOp, WriteReceipt, WriteResult } from '../connector.js';
+import { toParam } from './convert.js';
+import type { Param, PgSession } from './session.js';
+import { kindOf, qi, RECEIPTS, TANDEM_SCHEMA, type TableRef } from './sql.js';
+
+/** Bind parameters per statement: PostgreSQL's limit is 65,535. */
+const MAX_PARAMS = 60_000;
+/** Rows per multi-row INSERT, whatever their width. */
+const MAX_ROWS = 1_000;
+
+/**
+ * SQLSTATE classes of a refusal that belongs to one row (its value, a
+ * constraint, a trigger's RAISE). Anything else (a lost connection, a missing
+ * table or privilege) is the environment's and fails the batch.
+ */
+const ROW_CLASSES = new Set(['09', '22', '23', '27', '2F', '38', '39', '44', 'P0']);
+
+class RowRefused extends Error {}
+
+export async function writeBatch(
+  s: PgSession,
+  t: TableRef,
+  spec: TableSpec,
+  ops: WriteOp[],
+  receipt?: string,
+  beforeCommit?: () => Promise<void>,
+): Promise<WriteResult[]> {
+  for (const isolated of [false, true]) {
+    await s.run('BEGIN');
+    try {
+      const results = isolated ? await runIsolated(s, t, spec, ops) : await runFast(s, t, spec, ops);
+      if (receipt !== undefined) await storeReceipt(s, t, receipt, results);
+      if (beforeCommit) await beforeCommit();
+      await s.run('COMMIT');
+      return results;
+    } catch (err) {
+      await s.run('ROLLBACK').catch(() => {});
+      if (!(err instanceof RowRefused) || isolated) throw err;
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/** All ops without savepoints; a refused row throws RowRefused (the caller goes isolated). */
+async function runFast(s: PgSession, t: TableRef, spec: TableSpec, ops: WriteOp[]): Promise<WriteResult[]> {
+  const results: WriteResult[] = [];
+  let i = 0;
+  while (i < ops.length) {
+    const op = ops[i]!;
+    let j = i + 1;
+    try {
+      if (op.op === 'insert' && Object.keys(op.values).length > 0) {
+        const columns = Object.keys(op.values);
+        const rowsPerStatement = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / columns.length)));
+        while (
+          j < ops.length &&
+          j - i < rowsPerStatement &&
+          ops[j]!.op === 'insert' &&
+          sameColumns(columns, Object.keys((ops[j] as { values: Row }).values))
+        )
+          j++;
+        const group = ops.slice(i, j) as Extract<WriteOp, { op: 'insert' }>[];
+        const keys = await insertMany(s, t, spec, columns, group);
+        // Fewer keys than rows (a trigger skipped one): which row got which key is unknown.
+        if (keys.length !== group.length) throw new RowRefused('a row was not inserted');
+        for (let n = 0; n < group.length; n++) results.push({ ref: group[n]!.ref, ok: true, key: keys[n]! });
+      } else if (op.op === 'delete') {
+        while (j < ops.length && ops[j]!.op === 'delete') j++;
+        const group = ops.slice(i, j) as Extract<WriteOp, { op: 'delete' }>[];
+        await s.run(`DELETE FROM ${t.sql} WHERE ${qi(spec.key)} = ANY ($1)`, [
+          group.map((g) => toParam(g.key, kindOf(spec, spec.key)) ?? ''),
+        ]);
+        for (const g of group) results.push({ ref: g.ref, ok: true, key: g.key });
+      } else {
+        results.push(await applyOne(s, t, spec, op));
+      }
+    } catch (err) {
+      throw rowOrEnvironment(err, spec.table);
+    }
+    i = j;
+  }
+  return results;
+}
+
+/** Every op in its own savepoint, so a refused row rolls back alone. */
+async function runIsolated(
+  s: PgSession,
+  t: TableRef,
+  spec: TableSpec,
+  ops: WriteOp[],
+): Promise<WriteResult[]> {
+  const results: WriteResult[] = [];
+  for (const op of ops) {
+    await s.run('SAVEPOINT tandem_op');
+    try {
+      results.push(await applyOne(s, t, spec, op));
+      await s.run('RELEASE SAVEPOINT tandem_op');
+    } catch (err) {
+      const e = rowOrEnvironment(err, spec.table);
+      if (!(e instanceof RowRefused)) throw e;
+      await s.run('ROLLBACK TO SAVEPOINT tandem_op');
+      await s.run('RELEASE SAVEPOINT tandem_op');
+      results.push({ ref: op.ref, ok: false, message: e.message });
+    }
+  }
+  return results;
+}
+
+async function applyOne(s: PgSession, t: TableRef, spec: TableSpec, op: WriteOp): Promise<WriteResult> {
+  const key = qi(spec.key);
+  const keyKind = kindOf(spec, spec.key);
+  switch (op.op) {
+    case 'insert': {
+      const columns = Object.keys(op.values);
+      const rows =
+        columns.length === 0
+          ? await s.rows(`INSERT INTO ${t.sql} DEFAULT VALUES RETURNING ${key}::text`)
+          : await s.rows(
+              `INSERT INTO ${t.sql} (${columns.map(qi).join(', ')}) VALUES (${columns.map((_, n) => `$${n + 1}`).join(', ')}) RETURNING ${key}::text`,
+              params(spec, columns, op.values),
+            );
+      const k = rows[0]?.[0];
+      if (k === null || k === undefined)
+        throw new RowRefused(`the inserted row has no value in key column ${spec.key}`);
+      return { ref: op.ref, ok: true, key: k };
+    }
+    case 'update': {
+      const columns = Object.keys(op.values);
+      if (columns.length === 0) return { ref: op.ref, ok: true, key: op.key };
+      const sets = columns.map((c, n) => `${qi(c)} = $${n + 1}`).join(', ');
+      const rows = await s.rows(
+        `UPDATE ${t.sql} SET ${sets} WHERE ${key} = $${columns.length + 1} RETURNING ${key}::text`,
+        [...params(spec, columns, op.values), toParam(op.key, keyKind)],
+      );
+      // No row (already gone) is fine: idempotent. A key the update changed is reported.
+      return { ref: op.ref, ok: true, key: rows[0]?.[0] ?? op.key };
+    }
+    case 'delete':
+      await s.run(`DELETE FROM ${t.sql} WHERE ${key} = $1`, [toParam(op.key, keyKind)]);
+      return { ref: op.ref, ok: true, key: op.key };
+  }
+}
+
+/** One multi-row INSERT; the keys in the order of the rows. */
+async function insertMany(
+  s: PgSession,
+  t: TableRef,
+  spec: TableSpec,
+  columns: string[],
+  group: Extract<WriteOp, { op: 'insert' }>[],
+): Promise<string[]> {
+  const values: Param[] = [];
+  const tuples: string[] = [];
+  for (const g of group) {
+    const start = values.length;
+    values.push(...params(spec, columns, g.values));
+    tuples.push(`(${columns.map((_, n) => `$${start + n + 1}`).join(', ')})`);
+  }
+  // RETURNING gives the rows in the order the VALUES list made them.
+  const rows = await s.rows(
+    `INSERT INTO ${t.sql} (${columns.map(qi).join(', ')}) VALUES ${tuples.join(', ')} RETURNING ${qi(spec.key)}::text`,
+    values,
+  );
+  return rows.map((r) => r[0]!).filter((k) => k !== null);
+}
+
+function params(spec: TableSpec, columns: string[], values: Row): Param[] {
+  return columns.map((c) => toParam(values[c] ?? null, kindOf(spec, c)));
+}
+
+/**
+ * A refusal of one row becomes RowRefused with the server's message; a missing
+ * table or column is the schema's fault (SCHEMA_DRIFT); anything else is thrown
+ * as it is.
+ */
+function rowOrEnvironment(err: unknown, table: string): Error {
+  if (err instanceof RowRefused || err instanceof TandemError) return err;
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof code === 'string' && ROW_CLASSES.has(code.slice(0, 2))) return new RowRefused(message);
+  if (code === '42P01' || code === '42703') {
+    return new TandemError(
+      'SCHEMA_DRIFT',
+      `Cannot write to ${table}: ${message}`,
+      'The table or a mapped column changed since the sync was configured; run `tandem validate`.',
+    );
+  }
+  return err instanceof Error ? err : new Error(message);
+}
+
+// ------------------------------------------------------------ receipts
+
+async function storeReceipt(s: PgSession, t: TableRef, token: string, results: WriteResult[]): Promise<void> {
+  const receipt: WriteReceipt = { ok: [], keys: {} };
+  for (const r of results) {
+    if (!r.ok) continue;
+    receipt.ok.push(r.ref);
+    receipt.keys[r.ref] = r.key;
+  }
+  await ensureReceipts(s);
+  await s.run(
+    `INSERT INTO ${RECEIPTS} (token, table_name, body) VALUES ($1, $2, $3)
+     ON CONFLICT (token, table_name) DO UPDATE SET body = excluded.body`,
+    [token, tableName(t), JSON.stringify(receipt)],
+  );
+}
+
+/** tandem's schema and receipts table, made on first use (inside the batch's transaction). */
+async function ensureReceipts(s: PgSession): Promise<void> {
+  await s.run(`CREATE SCHEMA IF NOT EXISTS ${TANDEM_SCHEMA}`);
+  await s.run(
+    `CREATE TABLE IF NOT EXISTS ${RECEIPTS} (
+       token text NOT NULL, table_name text NOT NULL, body text NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (token, table_name))`,
+  );
+}
+
+async function receiptsExist(s: PgSession): Promise<boolean> {
+  const rows = await s.rows('SELECT to_regclass($1) IS NOT NULL', [RECEIPTS]);
+  return rows[0]?.[0] === 'true' || rows[0]?.[0] === 't';
+}
+
+/** The table as receipts name it: schema-qualified only when the config named a schema. */
+const tableName = (t: TableRef) => (t.schema === null ? t.name : `${t.schema}.${t.name}`);
+
+export async function readReceipts(
+  s: PgSession,
+  t: TableRef,
+  tokens: string[],
+): Promise<Map<string, WriteReceipt>> {
+  const found = new Map<string, WriteReceipt>();
+  if (tokens.length === 0 || !(await receiptsExist(s))) return found;
+  const rows = await s.rows(
+    `SELECT token, body FROM ${RECEIPTS} WHERE table_name = $1 AND token = ANY ($2)`,
+    [tableName(t), tokens],
+  );
+  for (const [token, body] of rows) found.set(token!, JSON.parse(body!) as WriteReceipt);
+  return found;
+}
+
+export async function forgetReceipts(s: PgSession, t: TableRef, tokens: string[]): Promise<void> {
+  if (tokens.length === 0 || !(await receiptsExist(s))) return;
+  await s.run(`DELETE FROM ${RECEIPTS} WHERE table_name = $1 AND token = ANY ($2)`, [tableName(t), tokens]);
+}
+
+function sameColumns(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,95 @@
+/**
+ * A private PostgreSQL 15 instance for the tests: initdb into a temp dir, its
+ * own port and socket, `wal_level=logical`, durability off (a test cluster is
+ * thrown away). Nothing of the machine's own PostgreSQL is touched, so
+ * `npm test` needs no manual step. Run as root, the server's commands run as
+ * the `postgres` user (PostgreSQL refuses to run as root).
+ *
+ * TANDEM_PG_BIN overrides where the server binaries are (default: what
+ * `pg_config --bindir` says, else Debian's /usr/lib/postgresql/15/bin).
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PgServer {
+  /** Superuser URL of the `postgres` database. */
+  url: string;
+  port: number;
+  stop(): void;
+}
+
+function binDir(): string {
+  if (process.env.TANDEM_PG_BIN) return process.env.TANDEM_PG_BIN;
+  try {
+    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+  } catch {
+    return '/usr/lib/postgresql/15/bin';
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPgServer(): Promise<PgServer> {
+  const bin = binDir();
+  if (!existsSync(join(bin, 'initdb'))) {
+    throw new Error(`PostgreSQL server binaries not found in ${bin}; set TANDEM_PG_BIN to their directory`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-pg-'));
+  const data = join(dir, 'data');
+  const log = join(dir, 'server.log');
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
+    chownSync(dir, uid, gid);
+  }
+  const run = (cmd: string, args: string[]) =>
+    asRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args], { stdio: 'pipe' })
+      : execFileSync(join(bin, cmd), args, { stdio: 'pipe' });
+
+  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  const port = await freePort();
+  const settings = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    '-c listen_addresses=127.0.0.1',
+    '-c wal_level=logical',
+    '-c max_replication_slots=64',
+    '-c max_wal_senders=64',
+    '-c max_connections=200',
+    '-c fsync=off',
+    '-c synchronous_commit=off',
+    '-c full_page_writes=off',
+  ].join(' ');
+  try {
+    run('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', settings, 'start']);
+  } catch (err) {
+    const tail = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`the test PostgreSQL did not start: ${(err as Error).message}\n${tail}`);
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    stop() {
+      try {
+        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
