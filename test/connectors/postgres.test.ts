@@ -1,6 +1,6 @@
 /**
  * PostgreSQL connector: the shared conformance suite against the private
- * PostgreSQL 15 the tests start (test/support/pg-server.ts), one fresh
+ * PostgreSQL 15 the tests start (scripts/pg-server.mjs), one fresh
  * database per test, plus what only PostgreSQL has.
  *
  * The "application" is a separate node-postgres connection, as another
@@ -261,6 +261,23 @@ describe('postgres connector', () => {
       await f.exec('DROP TABLE IF EXISTS p');
       await f.exec(`DROP ROLE ${role}`);
     }
+  });
+
+  it('refuses a value too long for varchar(n) with the server message, never cutting it; the rest land', async () => {
+    await f.exec('CREATE TABLE vc (id serial PRIMARY KEY, code varchar(3), tags int[])');
+    const spec = await specOf(f.connector, 'vc');
+    const results = await f.connector.write(spec, [
+      { op: 'insert', ref: 1, values: { code: 'abc', tags: '{1,2}' } },
+      { op: 'insert', ref: 2, values: { code: 'abcd', tags: null } },
+      { op: 'insert', ref: 3, values: { code: "q'\"", tags: '{}' } },
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect((results[1] as { message: string }).message).toMatch(/too long for type character varying\(3\)/);
+    const rows = await f.app.query('SELECT code, tags::text FROM vc ORDER BY id');
+    expect(rows.rows).toEqual([
+      { code: 'abc', tags: '{1,2}' },
+      { code: "q'\"", tags: '{}' },
+    ]);
   });
 
   it('fails the whole batch with SCHEMA_DRIFT, writing nothing, when a column is gone', async () => {

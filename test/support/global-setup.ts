@@ -4,7 +4,7 @@
  * `inject('pgUrl')`.
  */
 import type { TestProject } from 'vitest/node';
-import { type PgServer, startPgServer } from './pg-server.js';
+import { type PgServer, startPgServer } from '../../scripts/pg-server.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {

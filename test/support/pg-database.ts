@@ -1,6 +1,6 @@
 /**
  * A database of its own for one test, in the private PostgreSQL the tests
- * share (test/support/pg-server.ts), dropped afterwards with everything in it
+ * share (scripts/pg-server.mjs), dropped afterwards with everything in it
  * (replication slots made in it included).
  */
 import pg from 'pg';

@@ -23,6 +23,11 @@ const SESSION_OPTIONS = [
 export type Param = string | null | string[];
 
 export class PgSession {
+  /**
+   * Facts about the database learnt on this connection (a table's column
+   * types, that tandem's receipts table exists), so each batch does not ask again.
+   */
+  readonly known = new Map<string, unknown>();
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client> | null = null;
 
@@ -45,6 +50,14 @@ export class PgSession {
     const c = await this.connect();
     const r = await c.query({ text: sql, values: params });
     return r.rowCount ?? 0;
+  }
+
+  /** `compute()` once per connection under `name`. */
+  async fact<T>(name: string, compute: () => Promise<T>): Promise<T> {
+    if (this.known.has(name)) return this.known.get(name) as T;
+    const value = await compute();
+    this.known.set(name, value);
+    return value;
   }
 
   async close(): Promise<void> {

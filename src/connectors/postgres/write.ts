@@ -153,7 +153,14 @@ async function applyOne(s: PgSession, t: TableRef, spec: TableSpec, op: WriteOp)
   }
 }
 
-/** One multi-row INSERT; the keys in the order of the rows. */
+/**
+ * One INSERT of many rows: each column's values as one text array, unnested
+ * in order and cast to the column's type, so the statement text and its plan
+ * are the same for every batch. The cast names the type without its modifier
+ * (`varchar`, not `varchar(10)`): an explicit cast to `varchar(10)` would cut
+ * a long value silently, while assigning to the column refuses it. The keys
+ * come back in the order of the rows.
+ */
 async function insertMany(
   s: PgSession,
   t: TableRef,
@@ -161,19 +168,44 @@ async function insertMany(
   columns: string[],
   group: Extract<WriteOp, { op: 'insert' }>[],
 ): Promise<string[]> {
-  const values: Param[] = [];
-  const tuples: string[] = [];
-  for (const g of group) {
-    const start = values.length;
-    values.push(...params(spec, columns, g.values));
-    tuples.push(`(${columns.map((_, n) => `$${start + n + 1}`).join(', ')})`);
-  }
-  // RETURNING gives the rows in the order the VALUES list made them.
+  const types = await columnTypes(s, t);
+  const arrays: Param[] = columns.map((c) => {
+    const kind = kindOf(spec, c);
+    return group.map((g) => toParam(g.values[c] ?? null, kind)) as string[];
+  });
+  const names = columns.map((_, n) => `c${n}`);
+  const casts = columns.map((c, n) => {
+    const type = types.get(c);
+    if (type === undefined) {
+      throw new TandemError(
+        'SCHEMA_DRIFT',
+        `Cannot write to ${spec.table}: column ${c} does not exist`,
+        'The table or a mapped column changed since the sync was configured; run `tandem validate`.',
+      );
+    }
+    return `u.${names[n]}::${type}`;
+  });
   const rows = await s.rows(
-    `INSERT INTO ${t.sql} (${columns.map(qi).join(', ')}) VALUES ${tuples.join(', ')} RETURNING ${qi(spec.key)}::text`,
-    values,
+    `INSERT INTO ${t.sql} (${columns.map(qi).join(', ')})
+     SELECT ${casts.join(', ')}
+     FROM unnest(${columns.map((_, n) => `$${n + 1}::text[]`).join(', ')}) WITH ORDINALITY AS u(${names.join(', ')}, n)
+     ORDER BY u.n
+     RETURNING ${qi(spec.key)}::text`,
+    arrays,
   );
   return rows.map((r) => r[0]!).filter((k) => k !== null);
+}
+
+/** Each column's type without its modifier, as SQL (`character varying`, `numeric`, `integer[]`). */
+function columnTypes(s: PgSession, t: TableRef): Promise<Map<string, string>> {
+  return s.fact(`types ${t.sql}`, async () => {
+    const rows = await s.rows(
+      `SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a
+       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
+      [t.schema === null ? qi(t.name) : `${qi(t.schema)}.${qi(t.name)}`],
+    );
+    return new Map(rows.map(([name, type]) => [name!, type!]));
+  });
 }
 
 function params(spec: TableSpec, columns: string[], values: Row): Param[] {
@@ -217,8 +249,12 @@ async function storeReceipt(s: PgSession, t: TableRef, token: string, results: W
   );
 }
 
-/** tandem's schema and receipts table, made on first use (inside the batch's transaction). */
+/**
+ * tandem's schema and receipts table, made on first use (inside the batch's
+ * transaction; remembered once that has committed).
+ */
 async function ensureReceipts(s: PgSession): Promise<void> {
+  if (s.known.get(RECEIPTS) === true) return;
   await s.run(`CREATE SCHEMA IF NOT EXISTS ${TANDEM_SCHEMA}`);
   await s.run(
     `CREATE TABLE IF NOT EXISTS ${RECEIPTS} (
@@ -227,9 +263,13 @@ async function ensureReceipts(s: PgSession): Promise<void> {
   );
 }
 
+/** Whether the receipts table exists; only a yes is remembered (teardown may drop it). */
 async function receiptsExist(s: PgSession): Promise<boolean> {
+  if (s.known.get(RECEIPTS) === true) return true;
   const rows = await s.rows('SELECT to_regclass($1) IS NOT NULL', [RECEIPTS]);
-  return rows[0]?.[0] === 'true' || rows[0]?.[0] === 't';
+  const exists = rows[0]?.[0] === 'true' || rows[0]?.[0] === 't';
+  if (exists) s.known.set(RECEIPTS, true);
+  return exists;
 }
 
 /** The table as receipts name it: schema-qualified only when the config named a schema. */
