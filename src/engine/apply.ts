@@ -262,13 +262,29 @@ export async function applyOutcomes(
 }
 
 /**
- * The commit, then the receipts it makes unneeded. A function of its own so the
- * callback holds on to the token and nothing else of the batch while it waits.
+ * Every this many saved batches that moved the capture cursors, the capture
+ * data behind them is pruned (and once more when the pass ends). A long pass
+ * then does not keep its whole backlog, nor tandem's own writes, in the
+ * capture log to be read past again batch after batch.
+ */
+const PRUNE_EVERY_BATCHES = 4;
+
+/**
+ * The commit, then the receipts it makes unneeded, and now and then the
+ * capture data its cursors have moved past. A function of its own so the
+ * callback holds on to the token and cursors and nothing else of the batch.
  */
 function saveThenForget(ctx: ApplyContext, commit: BatchCommit, wrote: Side[], token: string): Promise<void> {
   const { model, connectors } = ctx;
+  const cursors = commit.cursors;
   return ctx.store.commit(commit).then(async () => {
     for (const side of wrote) await connectors[side].forgetReceipts(sideOf(model, side).spec, [token]);
+    if (!cursors || ++ctx.pipeline.cursorCommits % PRUNE_EVERY_BATCHES !== 0) return;
+    // Saved: the changes up to these positions are in the links now.
+    for (const side of ['left', 'right'] as const) {
+      const pos = cursors[side];
+      if (pos !== undefined) await connectors[side].pruneChanges(sideOf(model, side).spec, pos);
+    }
   });
 }
 

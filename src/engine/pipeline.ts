@@ -7,6 +7,8 @@
  * commits are queued; a failed one fails the pass at the next add or drain.
  */
 export class CommitPipeline {
+  /** Saved batch commits that moved a capture cursor (apply.ts prunes every few). */
+  cursorCommits = 0;
   private readonly inflight: Promise<void>[] = [];
   private failure: { error: unknown } | null = null;
 

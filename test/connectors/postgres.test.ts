@@ -280,6 +280,59 @@ describe('postgres connector', () => {
     ]);
   });
 
+  it('updates many rows in one go; a refused one fails alone, a missing key is fine', async () => {
+    await f.exec('CREATE TABLE up (id int PRIMARY KEY, n int CHECK (n < 100), name text)');
+    await f.exec("INSERT INTO up SELECT i, i, 'x' FROM generate_series(1, 5) i");
+    const spec = await specOf(f.connector, 'up');
+    const results = await f.connector.write(spec, [
+      { op: 'update', ref: 1, key: '1', values: { n: '10', name: 'a' } },
+      { op: 'update', ref: 2, key: '2', values: { n: '200', name: 'b' } },
+      { op: 'update', ref: 3, key: '3', values: { n: '30', name: "c'd" } },
+      { op: 'update', ref: 4, key: '99', values: { n: '1', name: 'gone' } },
+      { op: 'update', ref: 5, key: '4', values: { name: null } },
+    ]);
+    expect(results.map((r) => [r.ref, r.ok])).toEqual([
+      [1, true],
+      [2, false],
+      [3, true],
+      [4, true],
+      [5, true],
+    ]);
+    expect((results[1] as { message: string }).message).toMatch(/check constraint/);
+    const rows = await f.app.query('SELECT id, n, name FROM up ORDER BY id');
+    expect(rows.rows).toEqual([
+      { id: 1, n: 10, name: 'a' },
+      { id: 2, n: 2, name: 'x' },
+      { id: 3, n: 30, name: "c'd" },
+      { id: 4, n: 4, name: null },
+      { id: 5, n: 5, name: 'x' },
+    ]);
+  });
+
+  it('reads a backlog in pages and still sees what arrives between them', async () => {
+    await f.exec('CREATE TABLE bl (id int PRIMARY KEY)');
+    const spec = await specOf(f.connector, 'bl');
+    await f.connector.installCapture(spec);
+    const start = await f.connector.currentPosition(spec);
+    for (const k of [1, 2, 3]) await f.exec(`INSERT INTO bl VALUES (${k})`);
+    let first = await f.connector.readChanges(spec, start, 2);
+    for (let i = 0; i < 100 && first.changes.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      first = await f.connector.readChanges(spec, start, 2);
+    }
+    expect(first.changes.map((c) => c.key)).toEqual(['1', '2']);
+    await f.exec('INSERT INTO bl VALUES (4)');
+    const keys: string[] = [];
+    let pos = first.position;
+    for (let i = 0; i < 100 && keys.length < 2; i++) {
+      const next = await f.connector.readChanges(spec, pos, 10);
+      keys.push(...next.changes.map((c) => c.key));
+      pos = next.position;
+      if (keys.length < 2) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(keys).toEqual(['3', '4']);
+  });
+
   it('fails the whole batch with SCHEMA_DRIFT, writing nothing, when a column is gone', async () => {
     await f.exec('CREATE TABLE d (id int PRIMARY KEY, name text)');
     const spec = await specOf(f.connector, 'd');

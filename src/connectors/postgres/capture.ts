@@ -215,7 +215,7 @@ export async function teardown(s: PgSession, names: CaptureNames): Promise<void>
   const slot = await s.rows('SELECT active::text FROM pg_replication_slots WHERE slot_name = $1', [
     names.slot,
   ]);
-  if (slot.length > 0) await s.run('SELECT pg_drop_replication_slot($1)', [names.slot]);
+  if (slot.length > 0) await slotBusyRetry(() => s.run('SELECT pg_drop_replication_slot($1)', [names.slot]));
 }
 
 // ------------------------------------------------------------ positions
@@ -229,6 +229,7 @@ export async function currentPosition(s: PgSession): Promise<string> {
 /** Records `upTo` as seen for this table, and moves the slot as far as every table has seen. */
 export async function pruneChanges(
   s: PgSession,
+  slotSession: PgSession,
   t: TableRef,
   names: CaptureNames,
   upTo: string,
@@ -237,7 +238,7 @@ export async function pruneChanges(
   const acked = await ackedPosition(s, key(q));
   if (acked === null || upTo <= acked) return;
   await s.run(`UPDATE ${CAPTURE} SET acked = $2 WHERE table_name = $1`, [key(q), upTo]);
-  await advanceSlot(s, names);
+  await advanceSlot(slotSession, names);
 }
 
 /**
@@ -260,7 +261,25 @@ async function advanceSlot(s: PgSession, names: CaptureNames): Promise<void> {
   // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take.
   const to = target < flushed ? target : flushed;
   if (to <= parseLsn(confirmed)) return;
-  await s.run('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [names.slot, lsnText(to)]);
+  await slotBusyRetry(() =>
+    s.run('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [names.slot, lsnText(to)]),
+  );
+}
+
+/**
+ * A slot serves one session at a time. The connector reads and advances it on
+ * one connection, so its own calls queue; another session (a second tandem
+ * connector on the same database) may hold it for a moment: try again.
+ */
+async function slotBusyRetry<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '55006' || attempt >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 const lsnText = (lsn: Lsn) => `${(lsn >> 32n).toString(16)}/${(lsn & 0xffffffffn).toString(16)}`;
@@ -277,6 +296,37 @@ interface Relation {
  * Changes of this table after `after` (and after what was acknowledged), at
  * most `limit`, in commit order. Reading consumes nothing.
  */
+/** One table's part of the slot, decoded, in log order. */
+type Timeline = ({ event: ChangeEvent } | { skip: string })[];
+
+/**
+ * The last decoding of the slot for each table, kept between calls: a pass
+ * reads a backlog batch by batch, and the slot (advanced only when the pass is
+ * saved) would otherwise be decoded from its start for every batch. Positions
+ * never change, so a timeline stays true; it is only incomplete at its end,
+ * where new transactions arrive, and is decoded again when a read gets there.
+ */
+export class TimelineCache {
+  private readonly byTable = new Map<string, Timeline>();
+  get(table: string): Timeline | undefined {
+    return this.byTable.get(table);
+  }
+  set(table: string, timeline: Timeline): void {
+    // A huge backlog is not kept whole in memory: it is decoded again instead.
+    if (timeline.length > MAX_CACHED) this.byTable.delete(table);
+    else this.byTable.set(table, timeline);
+  }
+  clear(): void {
+    this.byTable.clear();
+  }
+}
+
+const MAX_CACHED = 200_000;
+
+/**
+ * Changes of this table after `after` (and after what was acknowledged), at
+ * most `limit`, in commit order. Reading consumes nothing.
+ */
 export async function readChanges(
   s: PgSession,
   t: TableRef,
@@ -284,16 +334,51 @@ export async function readChanges(
   names: CaptureNames,
   after: string,
   limit: number,
+  cache: TimelineCache,
 ): Promise<ChangeBatch> {
   const q = await qualified(s, t);
   const acked = await ackedPosition(s, key(q));
   if (acked === null) return { changes: [], position: after };
   const floor = acked > after ? acked : after;
-  const rows = await peek(s, names);
-  const keyKind = kindOf(spec, spec.key);
-  const relations = new Map<number, Relation>();
+  const cacheKey = `${key(q)} ${spec.key}`;
+  const cached = cache.get(cacheKey);
+  if (cached) {
+    const r = walk(cached, floor, after, limit);
+    if (!r.exhausted) return r.batch;
+  }
+  const timeline = decode(await peek(s, names), q, spec);
+  cache.set(cacheKey, timeline);
+  return walk(timeline, floor, after, limit).batch;
+}
+
+/** Up to `limit` events after `floor`; `exhausted` when the timeline ended before the limit. */
+function walk(
+  timeline: Timeline,
+  floor: string,
+  after: string,
+  limit: number,
+): { batch: ChangeBatch; exhausted: boolean } {
   const changes: ChangeEvent[] = [];
   let pos = after;
+  for (const e of timeline) {
+    if ('skip' in e) {
+      // A transaction with nothing for this table: the position may move past it, so the slot can.
+      if (e.skip > floor && e.skip > pos && changes.length < limit) pos = e.skip;
+      continue;
+    }
+    if (e.event.position <= floor) continue;
+    if (changes.length >= limit) return { batch: { changes, position: pos }, exhausted: false };
+    changes.push(e.event);
+    pos = e.event.position;
+  }
+  return { batch: { changes, position: pos }, exhausted: true };
+}
+
+/** The slot's messages → this table's events, and the transactions with nothing for it. */
+function decode(rows: (string | null)[][], q: { schema: string; name: string }, spec: TableSpec): Timeline {
+  const keyKind = kindOf(spec, spec.key);
+  const relations = new Map<number, Relation>();
+  const timeline: Timeline = [];
   // `relevant`: it holds a change of this table made by someone other than tandem.
   let txn: { lsn: Lsn; at: string; n: number; own: boolean; relevant: boolean } | null = null;
   for (const [hex] of rows) {
@@ -309,12 +394,8 @@ export async function readChanges(
         relations.set(m.relid, { schema: m.schema, name: m.name, columns: m.columns });
         break;
       case 'commit':
-        // Nothing in it for this table (or only tandem's own writes): the position may move past it,
-        // so the slot can move on. A transaction with changes keeps the position at its last one.
-        if (txn && !txn.relevant) {
-          const whole = position(txn.lsn, WHOLE_TXN);
-          if (whole > floor && whole > pos && changes.length < limit) pos = whole;
-        }
+        // Nothing in it for this table, or only tandem's own writes.
+        if (txn && !txn.relevant) timeline.push({ skip: position(txn.lsn, WHOLE_TXN) });
         txn = null;
         break;
       case 'insert':
@@ -327,11 +408,9 @@ export async function readChanges(
           const p = position(txn.lsn, ++txn.n);
           if (txn.own) continue;
           txn.relevant = true;
-          if (p <= floor || keyText === null) continue;
-          if (changes.length >= limit) return { changes, position: pos };
-          const k = toCanonical(keyText, keyKind);
-          changes.push({ key: String(k), op, at: txn.at, position: p });
-          pos = p;
+          if (keyText === null) continue;
+          const k = String(toCanonical(keyText, keyKind));
+          timeline.push({ event: { key: k, op, at: txn.at, position: p } });
         }
         break;
       }
@@ -339,16 +418,18 @@ export async function readChanges(
         break;
     }
   }
-  return { changes, position: pos };
+  return timeline;
 }
 
 /** Every message the slot holds (nothing is consumed). */
 async function peek(s: PgSession, names: CaptureNames): Promise<(string | null)[][]> {
   try {
-    return await s.rows(
-      `SELECT data::text FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL,
-         'proto_version', '1', 'publication_names', $2)`,
-      [names.slot, names.publication],
+    return await slotBusyRetry(() =>
+      s.rows(
+        `SELECT data::text FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL,
+           'proto_version', '1', 'publication_names', $2)`,
+        [names.slot, names.publication],
+      ),
     );
   } catch (err) {
     if ((err as { code?: string }).code !== '42704') throw err;

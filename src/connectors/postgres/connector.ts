@@ -43,6 +43,8 @@ export class PostgresConnector implements Connector {
   /** Table names as written → where they resolved (a dotted name may be a schema or part of the name). */
   private readonly refs = new Map<string, TableRef>();
   private captureNames: Promise<CaptureNames> | null = null;
+  /** The slot decoded so far, per table (see TimelineCache). */
+  private readonly timelines = new capture.TimelineCache();
 
   private constructor(url: string) {
     this.description = redactUrl(url);
@@ -143,6 +145,7 @@ export class PostgresConnector implements Connector {
   async installCapture(spec: TableSpec): Promise<void> {
     const t = await this.table(spec.table);
     const names = await this.names();
+    this.timelines.clear();
     await this.serially(() => capture.installCapture(this.writer, t, names));
   }
 
@@ -165,7 +168,7 @@ export class PostgresConnector implements Connector {
 
   async readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch> {
     const t = await this.table(spec.table);
-    return capture.readChanges(this.reader, t, spec, await this.names(), after, limit);
+    return capture.readChanges(this.reader, t, spec, await this.names(), after, limit, this.timelines);
   }
 
   async latestChanges(
@@ -189,12 +192,14 @@ export class PostgresConnector implements Connector {
   async pruneChanges(spec: TableSpec, upTo: string): Promise<void> {
     const t = await this.table(spec.table);
     const names = await this.names();
-    await this.serially(() => capture.pruneChanges(this.writer, t, names, upTo));
+    // The slot is moved on the reading connection, where its reads queue: a slot serves one session at a time.
+    await this.serially(() => capture.pruneChanges(this.writer, this.reader, t, names, upTo));
   }
 
   async removeCapture(spec: TableSpec): Promise<void> {
     const t = await this.table(spec.table);
     const names = await this.names();
+    this.timelines.clear();
     await this.serially(async () => {
       await capture.removeCapture(this.writer, t, names);
       await forgetAllReceipts(this.writer, t);

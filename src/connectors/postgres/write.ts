@@ -76,6 +76,24 @@ async function runFast(s: PgSession, t: TableRef, spec: TableSpec, ops: WriteOp[
         // Fewer keys than rows (a trigger skipped one): which row got which key is unknown.
         if (keys.length !== group.length) throw new RowRefused('a row was not inserted');
         for (let n = 0; n < group.length; n++) results.push({ ref: group[n]!.ref, ok: true, key: keys[n]! });
+      } else if (op.op === 'update' && batchableUpdate(spec, op)) {
+        const columns = Object.keys(op.values);
+        const rowsPerStatement = Math.max(
+          1,
+          Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / (columns.length + 1))),
+        );
+        while (
+          j < ops.length &&
+          j - i < rowsPerStatement &&
+          ops[j]!.op === 'update' &&
+          sameColumns(columns, Object.keys((ops[j] as { values: Row }).values)) &&
+          batchableUpdate(spec, ops[j] as Extract<WriteOp, { op: 'update' }>)
+        )
+          j++;
+        const group = ops.slice(i, j) as Extract<WriteOp, { op: 'update' }>[];
+        await updateMany(s, t, spec, columns, group);
+        // A key already gone is fine (idempotent); none of these changes a key.
+        for (const g of group) results.push({ ref: g.ref, ok: true, key: g.key });
       } else if (op.op === 'delete') {
         while (j < ops.length && ops[j]!.op === 'delete') j++;
         const group = ops.slice(i, j) as Extract<WriteOp, { op: 'delete' }>[];
@@ -194,6 +212,58 @@ async function insertMany(
     arrays,
   );
   return rows.map((r) => r[0]!).filter((k) => k !== null);
+}
+
+/** An update that can go with others in one statement: it sets columns, and not the key. */
+function batchableUpdate(spec: TableSpec, op: Extract<WriteOp, { op: 'update' }>): boolean {
+  let n = 0;
+  for (const c in op.values) {
+    if (c === spec.key) return false;
+    n++;
+  }
+  return n > 0;
+}
+
+/**
+ * One UPDATE of many rows, joined to their new values unnested from one text
+ * array per column (cast as in insertMany). Each key appears once in a batch
+ * (the engine makes one outcome per record), so no row is matched twice.
+ */
+async function updateMany(
+  s: PgSession,
+  t: TableRef,
+  spec: TableSpec,
+  columns: string[],
+  group: Extract<WriteOp, { op: 'update' }>[],
+): Promise<void> {
+  const types = await columnTypes(s, t);
+  const keyType = types.get(spec.key);
+  const names = columns.map((_, n) => `c${n}`);
+  const sets = columns.map((c, n) => {
+    const type = types.get(c);
+    if (type === undefined || keyType === undefined) {
+      throw new TandemError(
+        'SCHEMA_DRIFT',
+        `Cannot write to ${spec.table}: column ${type === undefined ? c : spec.key} does not exist`,
+        'The table or a mapped column changed since the sync was configured; run `tandem validate`.',
+      );
+    }
+    return `${qi(c)} = u.${names[n]}::${type}`;
+  });
+  const keyKind = kindOf(spec, spec.key);
+  const arrays: Param[] = [
+    group.map((g) => toParam(g.key, keyKind) ?? ''),
+    ...columns.map((c) => {
+      const kind = kindOf(spec, c);
+      return group.map((g) => toParam(g.values[c] ?? null, kind)) as string[];
+    }),
+  ];
+  await s.run(
+    `UPDATE ${t.sql} SET ${sets.join(', ')}
+     FROM unnest(${arrays.map((_, n) => `$${n + 1}::text[]`).join(', ')}) AS u(k, ${names.join(', ')})
+     WHERE ${t.sql}.${qi(spec.key)} = u.k::${keyType}`,
+    arrays,
+  );
 }
 
 /** Each column's type without its modifier, as SQL (`character varying`, `numeric`, `integer[]`). */
