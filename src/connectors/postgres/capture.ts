@@ -56,7 +56,10 @@ function positionLsn(pos: string): Lsn {
 
 /** The table as the catalog names it, schema included (what pgoutput's Relation message says). */
 async function qualified(s: PgSession, t: TableRef): Promise<{ schema: string; name: string }> {
-  const schema = t.schema ?? (await s.rows('SELECT current_schema()'))[0]![0]!;
+  // A connection's current schema does not change under it (tandem never sets search_path).
+  const schema =
+    t.schema ??
+    (await s.fact('current_schema', async () => (await s.rows('SELECT current_schema()'))[0]![0]!));
   return { schema, name: t.name };
 }
 
@@ -186,8 +189,12 @@ export async function captureInstalled(s: PgSession, t: TableRef, names: Capture
 }
 
 async function ackedPosition(s: PgSession, table: string): Promise<string | null> {
-  const exists = await s.rows('SELECT to_regclass($1) IS NOT NULL', [CAPTURE]);
-  if (exists[0]![0] !== 'true' && exists[0]![0] !== 't') return null;
+  // Once seen, tandem's capture table is taken to stay (teardown empties it, never drops it).
+  if (s.known.get(CAPTURE) !== true) {
+    const exists = await s.rows('SELECT to_regclass($1) IS NOT NULL', [CAPTURE]);
+    if (exists[0]![0] !== 'true' && exists[0]![0] !== 't') return null;
+    s.known.set(CAPTURE, true);
+  }
   return (await s.rows(`SELECT acked FROM ${CAPTURE} WHERE table_name = $1`, [table]))[0]?.[0] ?? null;
 }
 
