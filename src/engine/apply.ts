@@ -18,6 +18,7 @@ import {
   type StateStore,
 } from '../state/store.js';
 import { NEW_IDENTITY, type Outcome } from './outcome.js';
+import { failpoint } from './failpoint.js';
 import { linkAfterPartialWrites } from './partial.js';
 import type { CommitPipeline } from './pipeline.js';
 
@@ -118,6 +119,7 @@ export async function applyOutcomes(
     });
     for (const r of res) results[r.ref] = r;
     wrote.push(side);
+    failpoint('after-side-commit');
   }
   await intentSaved;
 

@@ -269,14 +269,14 @@ describe('postgres connector', () => {
     const results = await f.connector.write(spec, [
       { op: 'insert', ref: 1, values: { code: 'abc', tags: '{1,2}' } },
       { op: 'insert', ref: 2, values: { code: 'abcd', tags: null } },
-      { op: 'insert', ref: 3, values: { code: "q'\"", tags: '{}' } },
+      { op: 'insert', ref: 3, values: { code: 'q\'"', tags: '{}' } },
     ]);
     expect(results.map((r) => r.ok)).toEqual([true, false, true]);
     expect((results[1] as { message: string }).message).toMatch(/too long for type character varying\(3\)/);
     const rows = await f.app.query('SELECT code, tags::text FROM vc ORDER BY id');
     expect(rows.rows).toEqual([
       { code: 'abc', tags: '{1,2}' },
-      { code: "q'\"", tags: '{}' },
+      { code: 'q\'"', tags: '{}' },
     ]);
   });
 
