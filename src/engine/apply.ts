@@ -17,8 +17,8 @@ import {
   type QuarantineEntry,
   type StateStore,
 } from '../state/store.js';
-import { NEW_IDENTITY, type Outcome } from './outcome.js';
 import { failpoint } from './failpoint.js';
+import { NEW_IDENTITY, type Outcome } from './outcome.js';
 import { linkAfterPartialWrites } from './partial.js';
 import type { CommitPipeline } from './pipeline.js';
 
