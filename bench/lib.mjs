@@ -19,6 +19,17 @@ export const ROOT = dirname(BENCH_DIR);
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const PROBE = pathToFileURL(join(BENCH_DIR, 'rss-probe.mjs')).href;
 
+// ------------------------------------------------------------------ settings
+
+/** A positive integer from the environment (`1_000_000` allowed), or `dflt` when unset. */
+export function envInt(name, dflt) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+  return Math.floor(n);
+}
+
 // ------------------------------------------------------------------ data
 
 export const LEFT_DDL =

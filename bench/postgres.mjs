@@ -30,6 +30,7 @@ import {
   BENCH_DIR,
   CLI,
   Database,
+  envInt,
   fmtInt,
   fmtMs,
   fmtNum,
@@ -42,14 +43,6 @@ import {
 } from './lib.mjs';
 
 const pg = createRequire(import.meta.url)('pg');
-
-const envInt = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return Math.floor(n);
-};
 
 const S = {
   rows: envInt('BENCH_PG_ROWS', 1_000_000),

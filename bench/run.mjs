@@ -37,6 +37,7 @@ import {
   CLI,
   changeRow,
   Database,
+  envInt,
   FIELDS,
   fmtInt,
   fmtMs,
@@ -55,14 +56,6 @@ import {
 } from './lib.mjs';
 
 // ------------------------------------------------------------------ settings
-
-const envInt = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return Math.floor(n);
-};
 
 const S = {
   rows: envInt('BENCH_ROWS', 1_000_000),

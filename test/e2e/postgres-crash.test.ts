@@ -12,6 +12,7 @@ import { afterEach, expect, it } from 'vitest';
 import { createPgDatabase, type PgDatabase } from '../support/pg-database.js';
 import { runOnce } from './ext-helpers.js';
 import { type Workspace, workspace } from './harness.js';
+import { writePgSorConfig } from './pg-helpers.js';
 import { prng } from './sor-helpers.js';
 
 const TOTAL = 200;
@@ -50,18 +51,7 @@ async function setUp(): Promise<{ w: Workspace; db: PgDatabase }> {
     'crm.db',
     'CREATE TABLE contacts (id INTEGER PRIMARY KEY, app_id INTEGER UNIQUE, email TEXT NOT NULL, full_name TEXT)',
   );
-  w.writeConfig(`version: 1
-connections:
-  app: { url: "${db.url}" }
-  crm: { url: sqlite:./crm.db }
-syncs:
-  customers:
-    mode: system-of-record
-    system_of_record: left
-    left:  { connection: app, table: customers }
-    right: { connection: crm, table: contacts, external_id: app_id }
-    fields: [email, [name, full_name]]
-`);
+  writePgSorConfig(w, db.url, 'email, [name, full_name]');
   return { w, db };
 }
 

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPgDatabase, type PgDatabase } from '../support/pg-database.js';
 import { pass, runOnce, writes } from './ext-helpers.js';
 import { eventually, type Workspace, workspace } from './harness.js';
+import { writePgSorConfig } from './pg-helpers.js';
 
 let ws: Workspace;
 let pg: PgDatabase;
@@ -24,18 +25,7 @@ beforeEach(async () => {
     'crm.db',
     'CREATE TABLE contacts (id INTEGER PRIMARY KEY, app_id INTEGER UNIQUE, email TEXT NOT NULL, full_name TEXT, balance NUMERIC, joined DATETIME)',
   );
-  ws.writeConfig(`version: 1
-connections:
-  app: { url: "${pg.url}" }
-  crm: { url: sqlite:./crm.db }
-syncs:
-  customers:
-    mode: system-of-record
-    system_of_record: left
-    left:  { connection: app, table: customers }
-    right: { connection: crm, table: contacts, external_id: app_id }
-    fields: [email, [name, full_name], balance, joined]
-`);
+  writePgSorConfig(ws, pg.url, 'email, [name, full_name], balance, joined');
 });
 
 afterEach(async () => {
