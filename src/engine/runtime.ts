@@ -3,7 +3,7 @@
  * and a SyncContext per selected sync. `close()` releases all of it.
  */
 import pino from 'pino';
-import type { TandemConfig } from '../config/model.js';
+import type { ChangeDetection, TandemConfig } from '../config/model.js';
 import type { Connector } from '../connectors/connector.js';
 import { openConnector } from '../connectors/open.js';
 import { TandemError } from '../core/errors.js';
@@ -74,6 +74,13 @@ export async function openRuntime(
   return rt;
 }
 
+/** How each system's connector finds changes today (`auto` picks it). */
+const CAPTURE_METHODS: Record<Connector['system'], ChangeDetection[]> = {
+  sqlite: ['triggers'],
+  postgres: ['cdc'],
+  mysql: [],
+};
+
 export function connectorFor(rt: Runtime, name: string, path: string): Connector {
   let c = rt.connectors.get(name);
   if (!c) {
@@ -91,6 +98,17 @@ export function connectorFor(rt: Runtime, name: string, path: string): Connector
       if (e instanceof TandemError)
         throw new TandemError(e.code, e.message, e.fix, `connections.${name}.url`);
       throw e;
+    }
+    // A way of finding changes the connection cannot use is refused, not quietly replaced.
+    const can = CAPTURE_METHODS[c.system];
+    if (conn.changeDetection !== 'auto' && !can.includes(conn.changeDetection)) {
+      void c.close();
+      throw new TandemError(
+        'CONFIG_INVALID',
+        `change_detection: ${conn.changeDetection} is not available for ${c.system} connections in this version`,
+        `use auto (or ${can.join(' / ')}): ${c.system} changes are found by ${can.join(', ')}`,
+        `connections.${name}.change_detection`,
+      );
     }
     rt.connectors.set(name, c);
   }

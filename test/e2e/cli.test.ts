@@ -155,6 +155,14 @@ describe('validate', () => {
       extConfigWith({ fields: '[title, [sku, price]]' }),
     ],
     ['a missing required key', 'syncs.products.mode', extConfigWith().replace('    mode: external-id\n', '')],
+    [
+      'a change_detection the connection cannot use',
+      'connections.app.change_detection',
+      extConfigWith().replace(
+        'app: { url: sqlite:./app.db }',
+        'app: { url: sqlite:./app.db, change_detection: poll }',
+      ),
+    ],
   ];
 
   it.each(fileFaults)('exits 2 on %s, naming %s', (_what, path, yaml) => {

@@ -114,8 +114,8 @@ async function rights(s: PgSession, work: () => Promise<void>): Promise<void> {
       'CAPTURE_UNAVAILABLE',
       `Cannot set up change capture: ${(err as Error).message}`,
       code === '42501'
-        ? `Give the role the REPLICATION right and make it the tables' owner (ALTER ROLE ${qi(role)} REPLICATION; ALTER TABLE … OWNER TO ${qi(role)}), or use change_detection: poll.`
-        : 'Raise max_replication_slots / max_wal_senders in postgresql.conf (restart needed), or drop unused slots (SELECT pg_drop_replication_slot(name) FROM pg_replication_slots WHERE NOT active).',
+        ? `Give the role the REPLICATION right and make it the tables' owner (ALTER ROLE ${qi(role)} REPLICATION; ALTER TABLE … OWNER TO ${qi(role)}); \`tandem validate\` names what is missing.`
+        : 'Raise max_replication_slots / max_wal_senders in postgresql.conf (restart needed), or drop unused slots: SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active;',
     );
   }
 }
