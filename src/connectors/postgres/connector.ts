@@ -25,11 +25,13 @@ import type {
 } from '../connector.js';
 import { redactUrl } from '../url.js';
 import * as capture from './capture.js';
-import { type CaptureNames, captureNames } from './capture.js';
+import * as setup from './capture-setup.js';
 import { introspectTable, relationOid } from './introspect.js';
 import { tagSession } from './origin.js';
 import { countRows, readWhere, scanPage } from './read.js';
 import { PgSession } from './session.js';
+import * as slot from './slot.js';
+import { type CaptureNames, captureNames } from './slot.js';
 import { type TableRef, tableRef } from './sql.js';
 import { forgetReceipts, readReceipts, writeBatch } from './write.js';
 
@@ -146,15 +148,15 @@ export class PostgresConnector implements Connector {
     const t = await this.table(spec.table);
     const names = await this.names();
     this.timelines.clear();
-    await this.serially(() => capture.installCapture(this.writer, t, names));
+    await this.serially(() => setup.installCapture(this.writer, t, names));
   }
 
   /** Also checks that capture can be set up (validate calls this): CAPTURE_UNAVAILABLE with the fix if not. */
   async captureStatus(spec: TableSpec): Promise<CaptureStatus> {
     const names = await this.names();
     const t = await this.table(spec.table);
-    const own = await capture.preflight(this.reader, t, names);
-    const installed = await capture.captureInstalled(this.reader, t, names);
+    const own = await setup.preflight(this.reader, t, names);
+    const installed = await setup.captureInstalled(this.reader, t, names);
     return {
       installed,
       method: 'cdc',
@@ -163,7 +165,7 @@ export class PostgresConnector implements Connector {
   }
 
   async currentPosition(_spec: TableSpec): Promise<string> {
-    return capture.currentPosition(this.reader);
+    return slot.currentPosition(this.reader);
   }
 
   async readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch> {
@@ -193,7 +195,7 @@ export class PostgresConnector implements Connector {
     const t = await this.table(spec.table);
     const names = await this.names();
     // The slot is moved on the reading connection, where its reads queue: a slot serves one session at a time.
-    await this.serially(() => capture.pruneChanges(this.writer, this.reader, t, names, upTo));
+    await this.serially(() => slot.pruneChanges(this.writer, this.reader, t, names, upTo));
   }
 
   async removeCapture(spec: TableSpec): Promise<void> {
@@ -201,14 +203,14 @@ export class PostgresConnector implements Connector {
     const names = await this.names();
     this.timelines.clear();
     await this.serially(async () => {
-      await capture.removeCapture(this.writer, t, names);
+      await setup.removeCapture(this.writer, t, names);
       await forgetAllReceipts(this.writer, t);
     });
   }
 
   async teardown(): Promise<void> {
     const names = await this.names();
-    await this.serially(() => capture.teardown(this.writer, names));
+    await this.serially(() => setup.teardown(this.writer, names));
   }
 }
 

@@ -11,7 +11,7 @@
  * the base fingerprints recognise them and nothing is written twice.
  */
 import type pg from 'pg';
-import { OWN_ORIGIN_PREFIX } from './capture.js';
+import { OWN_ORIGIN_PREFIX } from './slot.js';
 
 const MAX_SESSIONS = 32;
 
