@@ -123,6 +123,19 @@ describe('PostgreSQL (system of record) ↔ SQLite', () => {
     }
   });
 
+  it('a mapped column dropped in PostgreSQL pauses the sync (exit 3), status says why, nothing is written', async () => {
+    await pg.app.query("INSERT INTO customers (email, name) VALUES ('ann@example.com', 'Ann')");
+    runOnce(ws);
+    await pg.app.query('ALTER TABLE customers DROP COLUMN balance');
+    ws.exec('crm.db', "UPDATE contacts SET full_name = 'Ann crm' WHERE app_id = 1");
+    const r = runOnce(ws, 3);
+    expect(r.sync().state).toBe('paused');
+    const st = pass(ws, 'status');
+    expect(st.raw.stdout).toMatch(/balance/);
+    // The SQLite edit was not carried into the drifted table.
+    expect((await pg.app.query('SELECT name FROM customers')).rows).toEqual([{ name: 'Ann' }]);
+  });
+
   it('validate checks the PostgreSQL side and says how changes will be captured', () => {
     const r = ws.tandem('validate', '--json');
     expect(r.code, r.stderr).toBe(0);
