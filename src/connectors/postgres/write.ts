@@ -2,11 +2,13 @@
  * Batch writes, and the receipt each leaves in its own transaction.
  *
  * One transaction per batch. It first runs fast: consecutive inserts with the
- * same columns as one multi-row INSERT … RETURNING, consecutive deletes as one
- * DELETE … = ANY, updates one by one. If the server refuses a row, PostgreSQL
- * aborts the whole transaction, so it is rolled back and the batch runs again
- * with a savepoint per op: the refused row fails alone with the server's own
- * message and the others land, as if every op had had its own savepoint.
+ * same columns as one INSERT … SELECT FROM unnest(…) RETURNING, consecutive
+ * updates of the same columns (not the key) as one UPDATE … FROM unnest(…),
+ * consecutive deletes as one DELETE … = ANY, and any other op alone. If the
+ * server refuses a row, PostgreSQL aborts the whole transaction, so it is
+ * rolled back and the batch runs again with a savepoint per op: the refused
+ * row fails alone with the server's own message and the others land, as if
+ * every op had had its own savepoint.
  */
 import { TandemError } from '../../core/errors.js';
 import type { Row } from '../../core/types.js';
@@ -15,9 +17,7 @@ import { toParam } from './convert.js';
 import type { Param, PgSession } from './session.js';
 import { kindOf, qi, RECEIPTS, TANDEM_SCHEMA, type TableRef } from './sql.js';
 
-/** Bind parameters per statement: PostgreSQL's limit is 65,535. */
-const MAX_PARAMS = 60_000;
-/** Rows per multi-row INSERT, whatever their width. */
+/** Rows per statement: one array per column carries them, so this only bounds a statement's size. */
 const MAX_ROWS = 1_000;
 
 /**
@@ -63,10 +63,9 @@ async function runFast(s: PgSession, t: TableRef, spec: TableSpec, ops: WriteOp[
     try {
       if (op.op === 'insert' && Object.keys(op.values).length > 0) {
         const columns = Object.keys(op.values);
-        const rowsPerStatement = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / columns.length)));
         while (
           j < ops.length &&
-          j - i < rowsPerStatement &&
+          j - i < MAX_ROWS &&
           ops[j]!.op === 'insert' &&
           sameColumns(columns, Object.keys((ops[j] as { values: Row }).values))
         )
@@ -78,13 +77,9 @@ async function runFast(s: PgSession, t: TableRef, spec: TableSpec, ops: WriteOp[
         for (let n = 0; n < group.length; n++) results.push({ ref: group[n]!.ref, ok: true, key: keys[n]! });
       } else if (op.op === 'update' && batchableUpdate(spec, op)) {
         const columns = Object.keys(op.values);
-        const rowsPerStatement = Math.max(
-          1,
-          Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / (columns.length + 1))),
-        );
         while (
           j < ops.length &&
-          j - i < rowsPerStatement &&
+          j - i < MAX_ROWS &&
           ops[j]!.op === 'update' &&
           sameColumns(columns, Object.keys((ops[j] as { values: Row }).values)) &&
           batchableUpdate(spec, ops[j] as Extract<WriteOp, { op: 'update' }>)
