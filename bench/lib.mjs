@@ -41,6 +41,27 @@ export const RIGHT_DDL = [
 ];
 export const FIELDS = ['email', 'name', 'status', 'balance', 'created_at'];
 
+/**
+ * The benchmarks' tandem.yaml: `customers` in system-of-record mode, left (the
+ * source, `src`) owning identity, the right table keeping it in `src_id`.
+ * `src` and `dst` are connection URLs as YAML values (quote them when needed).
+ */
+export function sorConfigYaml({ state, src, dst }) {
+  return `version: 1
+state: sqlite:${state}
+connections:
+  src: { url: ${src} }
+  dst: { url: ${dst} }
+syncs:
+  customers:
+    mode: system-of-record
+    system_of_record: left
+    left:  { connection: src, table: customers }
+    right: { connection: dst, table: customers, external_id: src_id }
+    fields: [${FIELDS.join(', ')}]
+`;
+}
+
 const EPOCH = Date.UTC(2024, 0, 1);
 
 /** Left row `i` (1-based): [id, email, name, status, balance, created_at]. */

@@ -31,16 +31,16 @@ import {
   CLI,
   Database,
   envInt,
+  FIELDS,
   fmtInt,
-  fmtMs,
-  fmtNum,
   parseRunJson,
   percentile,
   runTandem,
   sleep,
-  textTable,
+  sorConfigYaml,
   writesOf,
 } from './lib.mjs';
+import { report } from './postgres-report.mjs';
 
 const pg = createRequire(import.meta.url)('pg');
 
@@ -58,7 +58,6 @@ const TARGETS = { firstSyncRatio: 0.35, rssMb: 300, backlogRatio: 1, p99Ms: 100 
 const log = (msg) => process.stderr.write(`[bench pg] ${msg}\n`);
 const rate = (rows, ms) => (ms > 0 ? rows / (ms / 1000) : null);
 const ratio = (a, b) => (a != null && b ? a / b : null);
-const COLUMNS = ['email', 'name', 'status', 'balance', 'created_at'];
 
 // ------------------------------------------------------------------ helpers
 
@@ -108,19 +107,7 @@ function config(dir, src, right) {
   const file = join(dir, `tandem-${right.name}.yaml`);
   writeFileSync(
     file,
-    `version: 1
-state: sqlite:.tandem-${right.name}/state.db
-connections:
-  src: { url: "${src}" }
-  dst: { url: "${right.url}" }
-syncs:
-  customers:
-    mode: system-of-record
-    system_of_record: left
-    left:  { connection: src, table: customers }
-    right: { connection: dst, table: customers, external_id: src_id }
-    fields: [${COLUMNS.join(', ')}]
-`,
+    sorConfigYaml({ state: `.tandem-${right.name}/state.db`, src: `"${src}"`, dst: `"${right.url}"` }),
   );
   return file;
 }
@@ -162,7 +149,7 @@ async function comparePg(src, dst) {
   const rows = Number((await sql(dst, 'SELECT count(*) AS n FROM customers'))[0].n);
   // The source's rows as text, compared in this process (the databases are separate).
   // Numerics compared without their scale: the source's 1234.5600 and the target's 1234.56 are one value.
-  const cols = COLUMNS.map((c) => (c === 'balance' ? 'trim_scale(balance)' : c)).join(', ');
+  const cols = FIELDS.map((c) => (c === 'balance' ? 'trim_scale(balance)' : c)).join(', ');
   const a = await sql(
     src,
     `SELECT md5(string_agg(concat_ws('|', id, ${cols}), ',' ORDER BY id)) AS h FROM customers`,
@@ -183,8 +170,8 @@ async function firstSync(ctx, out, target) {
   const copyTarget = await createDb(ctx.admin, `bench_copy_${target.kind}`);
   await sql(copyTarget, TARGET_DDL);
   const baseMs = await timed(
-    `psql "$SRC" -qc "\\copy (SELECT id, ${COLUMNS.join(', ')} FROM customers ORDER BY id) TO STDOUT" | ` +
-      `psql "$DST" -qc "\\copy customers (src_id, ${COLUMNS.join(', ')}) FROM STDIN"`,
+    `psql "$SRC" -qc "\\copy (SELECT id, ${FIELDS.join(', ')} FROM customers ORDER BY id) TO STDOUT" | ` +
+      `psql "$DST" -qc "\\copy customers (src_id, ${FIELDS.join(', ')}) FROM STDIN"`,
     { SRC: ctx.src, DST: copyTarget },
   );
   D.baseline = {
@@ -343,95 +330,6 @@ async function latency(ctx, out) {
     p99: percentile(sorted, 99),
     max: sorted.at(-1),
   };
-}
-
-// ------------------------------------------------------------------ report
-
-function report(out) {
-  const verdict = (ok) => (ok == null ? '' : ok ? 'ok' : 'MISSED');
-  const rows = [];
-  for (const kind of ['pg', 'sqlite']) {
-    const D = out[`first_sync_${kind}`];
-    if (!D?.tandem) continue;
-    const to = kind === 'pg' ? 'PostgreSQL → PostgreSQL' : 'PostgreSQL → SQLite';
-    rows.push([
-      `first sync ${to}, ${fmtInt(S.rows)} rows: rows/s`,
-      fmtInt(D.tandem.rows_per_s),
-      fmtInt(D.baseline.rows_per_s),
-      fmtNum(D.ratio, 2),
-      `≥ ${TARGETS.firstSyncRatio}`,
-      verdict(D.ratio >= TARGETS.firstSyncRatio),
-    ]);
-    rows.push(['  wall time', fmtMs(D.tandem.wall_ms), fmtMs(D.baseline.wall_ms), '', '', '']);
-    rows.push([
-      '  peak RSS (MB)',
-      fmtNum(D.tandem.peak_rss_mb),
-      '',
-      '',
-      `< ${TARGETS.rssMb}`,
-      verdict(D.tandem.peak_rss_mb < TARGETS.rssMb),
-    ]);
-    rows.push([
-      '  target rows / same as source',
-      `${fmtInt(D.check.rows)} / ${D.check.same}`,
-      '',
-      '',
-      '',
-      verdict(D.check.same),
-    ]);
-    rows.push([
-      '  second pass writes',
-      fmtInt(D.second_pass.writes.total),
-      '',
-      '',
-      '= 0',
-      verdict(D.second_pass.writes.total === 0),
-    ]);
-  }
-  const E = out.backlog;
-  if (E?.tandem) {
-    rows.push([
-      `backlog ${fmtInt(S.updates)} updates in ${fmtInt(S.updateTx)} tx: rows/s`,
-      fmtInt(E.tandem.rows_per_s),
-      fmtInt(E.baseline.rows_per_s),
-      fmtNum(E.ratio, 2),
-      `≥ ${TARGETS.backlogRatio}`,
-      verdict(E.ratio >= TARGETS.backlogRatio),
-    ]);
-    rows.push(['  wall time', fmtMs(E.tandem.wall_ms), fmtMs(E.baseline.wall_ms), '', '', '']);
-    rows.push([
-      '  target same as source / echo writes',
-      `${E.check.same} / ${E.echo_writes}`,
-      '',
-      '',
-      'true / 0',
-      verdict(E.check.same && E.echo_writes === 0),
-    ]);
-  }
-  const F = out.latency;
-  if (F?.ms) {
-    rows.push([
-      `latency, ${F.count} updates at ${F.rate_per_s}/s: p50/p95/p99`,
-      `${fmtNum(F.ms.p50, 0)} / ${fmtNum(F.ms.p95, 0)} / ${fmtNum(F.ms.p99, 0)} ms`,
-      '',
-      '',
-      `p99 < ${TARGETS.p99Ms}`,
-      verdict(F.ms.p99 < TARGETS.p99Ms),
-    ]);
-    rows.push([
-      '  max / lost',
-      `${fmtNum(F.ms.max, 0)} ms / ${F.lost}`,
-      '',
-      '',
-      'lost = 0',
-      verdict(F.lost === 0),
-    ]);
-  }
-  console.log(
-    `\nTandem benchmark, PostgreSQL ${out.server_version} (fsync on) — ${out.node}, ${os.cpus().length} CPUs\n`,
-  );
-  console.log(textTable(['measure', 'tandem', 'baseline', 'ratio', 'target', ''], rows));
-  for (const e of out.errors) console.log(`\nERROR in ${e.scenario}: ${e.message}`);
 }
 
 // ------------------------------------------------------------------ main

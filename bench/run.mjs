@@ -51,6 +51,7 @@ import {
   runMeasured,
   runTandem,
   sleep,
+  sorConfigYaml,
   textTable,
   writesOf,
 } from './lib.mjs';
@@ -281,19 +282,7 @@ function setUp(dir) {
   const cfg = join(dir, 'tandem.yaml');
   writeFileSync(
     cfg,
-    `version: 1
-state: sqlite:.tandem/state.db
-connections:
-  src: { url: sqlite:./left.db }
-  dst: { url: sqlite:./right.db }
-syncs:
-  customers:
-    mode: system-of-record
-    system_of_record: left
-    left:  { connection: src, table: customers }
-    right: { connection: dst, table: customers, external_id: src_id }
-    fields: [${FIELDS.join(', ')}]
-`,
+    sorConfigYaml({ state: '.tandem/state.db', src: 'sqlite:./left.db', dst: 'sqlite:./right.db' }),
   );
   return { left, right, cfg, genMs: performance.now() - started, leftMb: fileMb(left) };
 }
