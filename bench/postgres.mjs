@@ -257,6 +257,7 @@ async function latency(ctx, out) {
   await writer.connect();
   await reader.connect();
   const latencies = [];
+  const lostIds = [];
   /** Updates committed and not yet seen on the target: id → { name, committed, resolve }. */
   const pending = new Map();
   let polling = true;
@@ -288,6 +289,7 @@ async function latency(ctx, out) {
       setTimeout(() => {
         if (pending.get(id)?.name === name) {
           pending.delete(id);
+          lostIds.push(id);
           resolvePromise(null);
         }
       }, 30_000);
@@ -323,6 +325,7 @@ async function latency(ctx, out) {
   const res = await running;
   F.tandem = childSummary(res);
   F.lost = S.latCount - latencies.length;
+  if (lostIds.length > 0) F.lost_ids = lostIds;
   const sorted = latencies.sort((a, b) => a - b);
   F.ms = {
     p50: percentile(sorted, 50),

@@ -3,5 +3,7 @@ export interface PgServer {
   url: string;
   port: number;
   stop(): void;
+  /** Stops the server as a crash would (immediate) and starts it again on the same data. */
+  restart(): void;
 }
 export function startPgServer(options?: { durable?: boolean }): Promise<PgServer>;

@@ -1,7 +1,8 @@
 /**
  * A private PostgreSQL 15 instance, for the tests and the benchmarks: initdb
- * into a temp dir, its own port and socket, `wal_level=logical`, durability
- * off (a throwaway cluster). Nothing of the machine's own PostgreSQL is
+ * into a temp dir, its own port and socket, `wal_level=logical`, fsync off (a
+ * throwaway cluster; commits still wait for the log, as on a real server, so
+ * a change is in the log the moment its commit returns). Nothing of the machine's own PostgreSQL is
  * touched, so `npm test` and `npm run bench` need no manual step. Run as root,
  * the server's commands run as the `postgres` user (PostgreSQL refuses root).
  *
@@ -38,10 +39,10 @@ function freePort() {
 }
 
 /**
- * Starts a server. `durable: true` keeps fsync and synchronous_commit on (for
- * benchmarks whose baseline must pay the same as tandem); tests run without.
+ * Starts a server. `durable: true` keeps fsync on (for benchmarks whose
+ * baseline must pay the same as tandem); tests run without.
  * @param {{ durable?: boolean }} [options]
- * @returns {Promise<{ url: string, port: number, stop(): void }>}
+ * @returns {Promise<{ url: string, port: number, stop(): void, restart(): void }>}
  */
 export async function startPgServer(options = {}) {
   const bin = binDir();
@@ -72,7 +73,7 @@ export async function startPgServer(options = {}) {
     '-c max_replication_slots=64',
     '-c max_wal_senders=64',
     '-c max_connections=200',
-    ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+    ...(options.durable ? [] : ['-c fsync=off', '-c full_page_writes=off']),
   ].join(' ');
   try {
     run('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', settings, 'start']);
@@ -84,6 +85,11 @@ export async function startPgServer(options = {}) {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    restart() {
+      // As after a crash: no shutdown checkpoint, so the server recovers from its log.
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      run('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', settings, 'start']);
+    },
     stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -78,7 +78,12 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
         const err = e as TandemError;
         contexts.delete(name);
         if (err.exitCode === EXIT.connection) {
-          await rt.store.setStatus(name, { state: 'paused', reason: `${err.message} — ${err.fix}` });
+          // The state store may be what cannot be reached (state: postgres://…): then the reason is only logged.
+          await rt.store
+            .setStatus(name, { state: 'paused', reason: `${err.message} — ${err.fix}` })
+            .catch((e) => {
+              if (!opts.watch) throw e;
+            });
         }
         out.push({ name, error: err });
       }
@@ -96,6 +101,9 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
   // A paused sync is retried every interval; its reason is logged when it changes, not each time.
   const lastProblem = new Map<string, string>();
   while (!stop.requested) {
+    // Connectors told of changes as they commit wake the loop before the interval is up.
+    const streams = [...rt.connectors.values()].filter((c) => c.changeMark && c.changedSince);
+    const marks = streams.map((c) => c.changeMark!());
     const outcomes = await once(first && opts.full);
     first = false;
     for (const o of outcomes) {
@@ -122,7 +130,10 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
         if (moved > 0 || c.quarantined > 0) rt.log.info({ sync: o.name, ...summary(o.result) }, 'synced');
       }
     }
-    await sleep(opts.watch.intervalMs, stop);
+    await Promise.race([
+      sleep(opts.watch.intervalMs, stop),
+      ...streams.map((c, i) => c.changedSince!(marks[i]!)),
+    ]);
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

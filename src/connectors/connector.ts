@@ -53,6 +53,12 @@ export interface ChangeBatch {
   changes: ChangeEvent[];
   /** The position after the last change returned (equal to `after` when there were none). */
   position: string;
+  /**
+   * The log holds a TRUNCATE at this position, right after `changes`: every
+   * record went, and the log does not say which. The engine compares the
+   * table in full instead of reading on.
+   */
+  truncatedAt?: string;
 }
 
 export interface CaptureStatus {
@@ -107,6 +113,14 @@ export interface Connector {
     after: string,
     keys: string[],
   ): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>>;
+  /**
+   * For capture that is told of changes as they commit (a replication stream):
+   * a mark now, and a promise that resolves once changes arrived after it, so
+   * a running tandem starts its next pass then instead of at the next interval.
+   * Connectors that must be looked at omit these.
+   */
+  changeMark?(): number;
+  changedSince?(mark: number): Promise<void>;
   /** Capture data up to and including `upTo` is no longer needed by this consumer. */
   pruneChanges(spec: TableSpec, upTo: string): Promise<void>;
   /** Removes everything tandem installed for this table (triggers, change rows, receipts). */

@@ -35,6 +35,8 @@ export interface PassResult {
   full: boolean;
   /** Records in quarantine when the pass ended. */
   quarantined: number;
+  /** Capture met a TRUNCATE (the pass then compared in full). */
+  truncated?: boolean;
 }
 
 const SIDES: Side[] = ['left', 'right'];
@@ -56,6 +58,7 @@ export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<Pass
     result = full
       ? await fullPass(ctx, opts, linked, confirmed)
       : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
+    if (result.truncated) result = await afterTruncate(ctx, opts, result, confirmed);
   } catch (err) {
     // The commits in flight still finish; the pass's own error is the one reported.
     await ctx.pipeline.drain().catch(() => {});
@@ -78,6 +81,26 @@ export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<Pass
     });
   }
   return { ...result, quarantined };
+}
+
+/**
+ * A side's log said TRUNCATE: every record went, and the log does not say
+ * which. The changes before it are applied; then both sides are compared in
+ * full, so the links whose records are gone become deletes, under the delete
+ * guard like any other. The need is saved first: a crash in between still
+ * compares in full next time.
+ */
+async function afterTruncate(
+  ctx: SyncContext,
+  opts: PassOptions,
+  before: Omit<PassResult, 'quarantined'>,
+  confirmed: boolean,
+): Promise<Omit<PassResult, 'quarantined'>> {
+  const { model, store } = ctx;
+  if (!opts.dryRun) await store.setStatus(model.name, { fullScanDue: true });
+  const full = await fullPass(ctx, opts, await store.countLinks(model.name), confirmed);
+  addCounts(full.counts, before.counts);
+  return { ...full, lagMs: Math.max(full.lagMs, before.lagMs), truncated: true };
 }
 
 export function flatCounts(c: BatchCounts): Record<string, number> {
@@ -133,6 +156,7 @@ async function capturePass(
   const pos = { ...start };
   let done = 0;
   let lagMs = 0;
+  let truncated = false;
   for (;;) {
     const dirty = emptyDirty();
     dirty.from = { ...pos };
@@ -148,6 +172,7 @@ async function capturePass(
       }
       events += batch.changes.length;
       if (batch.position !== pos[side]) next[side] = batch.position;
+      if (batch.truncatedAt !== undefined) truncated = true;
     }
     const any = dirty.keys.left.size + dirty.keys.right.size > 0;
     if (!any && Object.keys(next).length === 0) break;
@@ -162,7 +187,7 @@ async function capturePass(
     opts.onProgress?.(done, 'changes');
     if (opts.dryRun && events === 0) break;
     if (opts.dryRun && events > 0 && Object.keys(next).length === 0) break;
-    if (events === 0) break;
+    if (events === 0 || truncated) break;
     if (opts.stop?.requested) break;
   }
   if (!opts.dryRun) {
@@ -171,7 +196,7 @@ async function capturePass(
     for (const side of SIDES)
       if (pos[side] !== start[side]) await connectors[side].pruneChanges(sideOf(model, side).spec, pos[side]);
   }
-  return { counts, guard: null, full: false, lagMs };
+  return { counts, guard: null, full: false, lagMs, truncated };
 }
 
 /** Deletes waiting in capture on `side` for records that are linked. */
@@ -212,6 +237,16 @@ async function fullPass(
     startPos[side] = await connectors[side].currentPosition(spec);
   }
   await drainRetries(ctx, opts, counts);
+  // A record gone from one side is found when its link's other record is scanned, and deleted
+  // there in that batch: the guard must hold before the scan. Linked minus present is at least
+  // how many went (a TRUNCATE, or a mass delete while tandem was stopped).
+  if (!confirmed && model.deleteGuard && linked > 0) {
+    for (const side of SIDES) {
+      const present = await connectors[side].count(sideOf(model, side).spec);
+      const trip = guardTrips(model.deleteGuard, otherSide(side), Math.max(0, linked - present), linked);
+      if (trip) return { counts, guard: trip, full: true, lagMs: 0 };
+    }
+  }
   // After the retries: they may have linked records (a recovered batch's creates).
   const freshState = await store.isFresh(model.name);
   const pass = await store.nextPassId(model.name);

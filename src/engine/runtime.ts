@@ -8,6 +8,8 @@ import type { Connector } from '../connectors/connector.js';
 import { openConnector } from '../connectors/open.js';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
+import { PostgresStateStore } from '../state/postgres-store.js';
+import { isPostgresUrl } from '../state/postgres-url.js';
 import { SqliteStateStore } from '../state/sqlite-store.js';
 import type { StateStore } from '../state/store.js';
 import { WorkerStateStore } from '../state/worker-store.js';
@@ -40,16 +42,21 @@ function writePretty(line: string): void {
   process.stderr.write(`${clock} ${name.padEnd(5)} ${String(msg ?? '')}${extra ? `  ${extra}` : ''}\n`);
 }
 
-/** `thread`: a SQLite store runs on its own thread (see worker-store.ts). */
+/**
+ * `thread`: a SQLite store runs on its own thread (see worker-store.ts). A
+ * PostgreSQL store never needs one: its work is on the server, and the engine
+ * already overlaps with it.
+ */
 export async function openStateStore(url: string, thread = false): Promise<StateStore> {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     return thread ? WorkerStateStore.open(path) : SqliteStateStore.open(path);
   }
+  if (isPostgresUrl(url)) return PostgresStateStore.open(url);
   throw new TandemError(
     'URL_UNSUPPORTED',
     `state store ${url.split(':')[0]}: is not supported by this version yet`,
-    'use `state: sqlite:PATH` (the default)',
+    'use `state: sqlite:PATH` (the default) or `state: postgres://USER@HOST/DATABASE`',
     'state',
   );
 }

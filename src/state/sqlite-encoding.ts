@@ -3,13 +3,15 @@
  * thousand creates is a thousand links and a thousand intent entries, and
  * these encodings (flat arrays, compact bases) are what keeps saving them
  * cheap. They are also what WorkerStateStore sends to its thread (strings and
- * flat arrays cross far faster than nested objects).
+ * flat arrays cross far faster than nested objects), and what the PostgreSQL
+ * state store keeps too (postgres-store.ts).
  */
 
+import { TandemError } from '../core/errors.js';
 import type { Base } from '../core/merge.js';
 import type { Side } from '../core/types.js';
 import { encodeBase, encodeFlatBase } from './base-text.js';
-import type { Intent, IntentCreate, IntentLink, Link } from './store.js';
+import type { BatchCommit, Intent, IntentCreate, IntentLink, Link } from './store.js';
 
 /** Links as one flat array, LINK_STRIDE values per link: id, identity, keys, encoded base, change times. */
 export type LinkRows = (string | number | null)[];
@@ -170,6 +172,35 @@ export function createdLinkRows(body: string, landed: [number, string][]): (NewL
       flat[i + 5] as string | null,
       flat[i + 6] as string | null,
     ];
+  });
+}
+
+/**
+ * The links a commit's landed creates make, from their intent's stored body
+ * (undefined: the store does not have that intent). A body or ref that is
+ * missing is a bug, reported as such.
+ */
+export function landedLinkRows(
+  sync: string,
+  { token, landed }: NonNullable<BatchCommit['linkCreates']>,
+  body: string | undefined,
+): NewLinkRow[] {
+  if (body === undefined) {
+    throw new TandemError(
+      'INTERNAL',
+      `the intent ${token} of sync ${sync} is missing from the state store`,
+      'Report this as a bug; run `tandem reconcile` to re-check every record.',
+    );
+  }
+  return createdLinkRows(body, landed).map((row, i) => {
+    if (!row) {
+      throw new TandemError(
+        'INTERNAL',
+        `intent ${token} has no create ${landed[i]![0]}`,
+        'Report this as a bug.',
+      );
+    }
+    return row;
   });
 }
 

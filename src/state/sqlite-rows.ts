@@ -1,10 +1,24 @@
 /**
  * Rows of the SQLite state store as stored, and their conversion to the
- * store's types (JSON columns decoded, snake_case to camelCase).
+ * store's types (JSON columns decoded, snake_case to camelCase). The
+ * PostgreSQL store reads its rows in these same shapes (postgres-store.ts).
  */
 import type { Side } from '../core/types.js';
 import { decodeBase } from './base-text.js';
-import type { Link, QuarantineEntry, SyncStatus } from './store.js';
+import { decodeIntentBody } from './sqlite-encoding.js';
+import type { HistoryEntry, Intent, Link, QuarantineEntry, SyncStatus } from './store.js';
+
+/** The tables that hold a sync's rows (all of them keyed by `sync`): what `forget` empties. */
+export const SYNC_TABLES = [
+  'links',
+  'detached',
+  'intents',
+  'cursors',
+  'quarantine',
+  'retry',
+  'history',
+  'sync_status',
+] as const;
 
 export type LinkRow = {
   id: number;
@@ -98,3 +112,30 @@ export function toStatus(sync: string, r: StatusRow | undefined): SyncStatus {
     lagMs: r.lag_ms,
   };
 }
+
+export type HistoryRow = {
+  sync: string;
+  identity: string;
+  at: string;
+  side: HistoryEntry['side'];
+  action: string;
+  detail: string | null;
+};
+
+export const toHistory = (r: HistoryRow): HistoryEntry => ({
+  sync: r.sync,
+  identity: r.identity,
+  at: r.at,
+  side: r.side,
+  action: r.action,
+  ...(r.detail ? { detail: JSON.parse(r.detail) } : {}),
+});
+
+export type IntentRow = { token: string; sync: string; created_at: string; body: string };
+
+export const toIntent = (r: IntentRow): Intent => ({
+  sync: r.sync,
+  token: r.token,
+  createdAt: r.created_at,
+  ...decodeIntentBody(r.body),
+});

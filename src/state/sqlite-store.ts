@@ -8,15 +8,21 @@ import Database from 'better-sqlite3';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
 import { writeCommit } from './sqlite-commit.js';
-import {
-  createdLinkRows,
-  decodeIntentBody,
-  encodeIntentBody,
-  type LinkRows,
-  linksToRows,
-} from './sqlite-encoding.js';
+import { encodeIntentBody, type LinkRows, landedLinkRows, linksToRows } from './sqlite-encoding.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
-import { type LinkRow, type QRow, type StatusRow, toLink, toQuarantine, toStatus } from './sqlite-rows.js';
+import {
+  type HistoryRow,
+  type IntentRow,
+  type LinkRow,
+  type QRow,
+  type StatusRow,
+  SYNC_TABLES,
+  toHistory,
+  toIntent,
+  toLink,
+  toQuarantine,
+  toStatus,
+} from './sqlite-rows.js';
 import type {
   BatchCommit,
   Detached,
@@ -214,18 +220,10 @@ export class SqliteStateStore implements StateStore {
   }
 
   async intents(sync: string): Promise<Intent[]> {
-    const rows = this.st('SELECT * FROM intents WHERE sync = ? ORDER BY created_at, token').all(sync) as {
-      token: string;
-      sync: string;
-      created_at: string;
-      body: string;
-    }[];
-    return rows.map((r) => ({
-      sync: r.sync,
-      token: r.token,
-      createdAt: r.created_at,
-      ...decodeIntentBody(r.body),
-    }));
+    const rows = this.st('SELECT * FROM intents WHERE sync = ? ORDER BY created_at, token').all(
+      sync,
+    ) as IntentRow[];
+    return rows.map(toIntent);
   }
 
   async linksByIds(sync: string, ids: number[]): Promise<Link[]> {
@@ -274,22 +272,11 @@ export class SqliteStateStore implements StateStore {
 
   async history(sync: string, identity: string): Promise<HistoryEntry[]> {
     return (
-      this.st('SELECT * FROM history WHERE sync = ? AND identity = ? ORDER BY id').all(sync, identity) as {
-        sync: string;
-        identity: string;
-        at: string;
-        side: HistoryEntry['side'];
-        action: string;
-        detail: string | null;
-      }[]
-    ).map((r) => ({
-      sync: r.sync,
-      identity: r.identity,
-      at: r.at,
-      side: r.side,
-      action: r.action,
-      ...(r.detail ? { detail: JSON.parse(r.detail) } : {}),
-    }));
+      this.st('SELECT * FROM history WHERE sync = ? AND identity = ? ORDER BY id').all(
+        sync,
+        identity,
+      ) as HistoryRow[]
+    ).map(toHistory);
   }
 
   async cursor(sync: string, side: Side): Promise<string | null> {
@@ -353,31 +340,15 @@ export class SqliteStateStore implements StateStore {
   }
 
   /** The links the landed creates of an intent make: [identity, leftKey, rightKey, base, leftAt, rightAt]. */
-  private createdLinks(sync: string, { token, landed }: NonNullable<BatchCommit['linkCreates']>) {
+  private createdLinks(sync: string, creates: NonNullable<BatchCommit['linkCreates']>) {
     const body =
-      this.recentIntents.get(token) ??
+      this.recentIntents.get(creates.token) ??
       (
-        this.st('SELECT body FROM intents WHERE token = ? AND sync = ?').get(token, sync) as
+        this.st('SELECT body FROM intents WHERE token = ? AND sync = ?').get(creates.token, sync) as
           | { body: string }
           | undefined
       )?.body;
-    if (body === undefined) {
-      throw new TandemError(
-        'INTERNAL',
-        `the intent ${token} of sync ${sync} is missing from the state store`,
-        'Report this as a bug; run `tandem reconcile` to re-check every record.',
-      );
-    }
-    return createdLinkRows(body, landed).map((row, i) => {
-      if (!row) {
-        throw new TandemError(
-          'INTERNAL',
-          `intent ${token} has no create ${landed[i]![0]}`,
-          'Report this as a bug.',
-        );
-      }
-      return row;
-    });
+    return landedLinkRows(sync, creates, body);
   }
 
   async commit(b: BatchCommit): Promise<void> {
@@ -395,16 +366,7 @@ export class SqliteStateStore implements StateStore {
 
   async forget(sync: string): Promise<void> {
     this.db.transaction(() => {
-      for (const t of [
-        'links',
-        'detached',
-        'intents',
-        'cursors',
-        'quarantine',
-        'retry',
-        'history',
-        'sync_status',
-      ]) {
+      for (const t of SYNC_TABLES) {
         this.db.prepare(`DELETE FROM ${t} WHERE sync = ?`).run(sync);
       }
     })();

@@ -584,9 +584,11 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       expect(positions[0]! > start).toBe(true);
       expect(position).toBe(positions[3]);
       for (const e of events) expect(e.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
-      // Nothing more after the last position, and the position stays put.
+      // Nothing more after the last position; the position may move on over log with nothing
+      // for this table (PostgreSQL's other tables' work), never back.
       const again = await c.readChanges(spec, position, 100);
-      expect(again).toEqual({ changes: [], position });
+      expect(again.changes).toEqual([]);
+      expect(again.position >= position).toBe(true);
       expect((await c.currentPosition(spec)) >= position).toBe(true);
     });
 

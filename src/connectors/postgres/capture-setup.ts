@@ -5,14 +5,15 @@
  * before any of it is made, each with the statement or setting that fixes it.
  */
 import { TandemError } from '../../core/errors.js';
+import type { Lsn } from './pgoutput.js';
 import type { PgSession } from './session.js';
 import {
   ackedPosition,
-  advanceSlot,
   CAPTURE,
   type CaptureNames,
   currentPosition,
   key,
+  positionLsn,
   qualified,
   slotBusyRetry,
 } from './slot.js';
@@ -139,7 +140,8 @@ export async function captureInstalled(s: PgSession, t: TableRef, names: Capture
   return (await ackedPosition(s, key(q))) !== null;
 }
 
-export async function removeCapture(s: PgSession, t: TableRef, names: CaptureNames): Promise<void> {
+/** Returns how far the slot may now move (the slowest remaining table), or null. */
+export async function removeCapture(s: PgSession, t: TableRef, names: CaptureNames): Promise<Lsn | null> {
   const q = await qualified(s, t);
   const has = await s.rows(
     'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3',
@@ -149,8 +151,10 @@ export async function removeCapture(s: PgSession, t: TableRef, names: CaptureNam
     await s.run(`ALTER PUBLICATION ${qi(names.publication)} DROP TABLE ${qi(q.schema)}.${qi(q.name)}`);
   if ((await ackedPosition(s, key(q))) !== null) {
     await s.run(`DELETE FROM ${CAPTURE} WHERE table_name = $1`, [key(q)]);
-    await advanceSlot(s, names);
+    const min = (await s.rows(`SELECT min(acked) FROM ${CAPTURE}`))[0]?.[0];
+    if (min) return positionLsn(min);
   }
+  return null;
 }
 
 /** Drops the slot and publication once no table is captured any more. */

@@ -8,8 +8,9 @@
  * made meanwhile never sees (nor joins) a write that has not committed.
  * Writes are queued and run one after another in call order.
  *
- * Change capture is logical decoding from the write-ahead log (capture.ts);
- * polling, where logical replication is not allowed, is not built yet.
+ * Change capture is logical replication from the write-ahead log, streamed
+ * (capture.ts, stream.ts); polling, where logical replication is not allowed,
+ * is not built yet.
  */
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
@@ -28,11 +29,13 @@ import * as capture from './capture.js';
 import * as setup from './capture-setup.js';
 import { introspectTable, relationOid } from './introspect.js';
 import { tagSession } from './origin.js';
+import type { Lsn } from './pgoutput.js';
 import { countRows, readWhere, scanPage } from './read.js';
 import { PgSession } from './session.js';
 import * as slot from './slot.js';
 import { type CaptureNames, captureNames } from './slot.js';
 import { type TableRef, tableRef } from './sql.js';
+import { acquireStream, releaseStream, type WalStream } from './stream.js';
 import { forgetReceipts, readReceipts, writeBatch } from './write.js';
 
 export class PostgresConnector implements Connector {
@@ -45,10 +48,10 @@ export class PostgresConnector implements Connector {
   /** Table names as written → where they resolved (a dotted name may be a schema or part of the name). */
   private readonly refs = new Map<string, TableRef>();
   private captureNames: Promise<CaptureNames> | null = null;
-  /** The slot decoded so far, per table (see TimelineCache). */
-  private readonly timelines = new capture.TimelineCache();
+  /** The slot's stream, shared with other connectors of this process on the same database. */
+  private stream: WalStream | null = null;
 
-  private constructor(url: string) {
+  private constructor(private readonly url: string) {
     this.description = redactUrl(url);
     this.reader = new PgSession(url, this.description);
     // The writing session is tagged, so capture skips what tandem itself wrote (origin.ts).
@@ -71,7 +74,19 @@ export class PostgresConnector implements Connector {
 
   async close(): Promise<void> {
     await this.writing;
+    await this.releaseStream();
     await Promise.all([this.reader.close(), this.writer.close()]);
+  }
+
+  private async walStream(): Promise<WalStream> {
+    this.stream ??= acquireStream(this.url, this.description, await this.names());
+    return this.stream;
+  }
+
+  private async releaseStream(): Promise<void> {
+    const s = this.stream;
+    this.stream = null;
+    if (s) await releaseStream(this.url, s, (await this.names()).slot);
   }
 
   /** Runs `change` after every change called before it. */
@@ -147,7 +162,6 @@ export class PostgresConnector implements Connector {
   async installCapture(spec: TableSpec): Promise<void> {
     const t = await this.table(spec.table);
     const names = await this.names();
-    this.timelines.clear();
     await this.serially(() => setup.installCapture(this.writer, t, names));
   }
 
@@ -170,7 +184,16 @@ export class PostgresConnector implements Connector {
 
   async readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch> {
     const t = await this.table(spec.table);
-    return capture.readChanges(this.reader, t, spec, await this.names(), after, limit, this.timelines);
+    return capture.readChanges(this.reader, await this.walStream(), t, spec, after, limit);
+  }
+
+  changeMark(): number {
+    return this.stream?.mark() ?? 0;
+  }
+
+  changedSince(mark: number): Promise<void> {
+    // No stream yet: nothing to wait for here (the interval still runs the next pass).
+    return this.stream ? this.stream.changedSince(mark) : new Promise(() => {});
   }
 
   async latestChanges(
@@ -193,23 +216,34 @@ export class PostgresConnector implements Connector {
 
   async pruneChanges(spec: TableSpec, upTo: string): Promise<void> {
     const t = await this.table(spec.table);
-    const names = await this.names();
-    // The slot is moved on the reading connection, where its reads queue: a slot serves one session at a time.
-    await this.serially(() => slot.pruneChanges(this.writer, this.reader, t, names, upTo));
+    const target = await this.serially(() => slot.saveAcked(this.writer, t, upTo));
+    this.stream?.trim(slot.key(await slot.qualified(this.reader, t)), upTo);
+    await this.moveSlot(target);
+  }
+
+  /** Lets the slot free the log before `target`: through the stream when this process streams it. */
+  private async moveSlot(target: Lsn | null): Promise<void> {
+    if (target === null) return;
+    if (this.stream?.running) this.stream.ack(target);
+    else await slot.advanceSlot(this.reader, await this.names(), target);
   }
 
   async removeCapture(spec: TableSpec): Promise<void> {
     const t = await this.table(spec.table);
     const names = await this.names();
-    this.timelines.clear();
-    await this.serially(async () => {
-      await setup.removeCapture(this.writer, t, names);
+    this.stream?.unwatch(slot.key(await slot.qualified(this.reader, t)));
+    const target = await this.serially(async () => {
+      const moved = await setup.removeCapture(this.writer, t, names);
       await forgetAllReceipts(this.writer, t);
+      return moved;
     });
+    await this.moveSlot(target);
   }
 
   async teardown(): Promise<void> {
     const names = await this.names();
+    // A slot in use cannot be dropped.
+    await this.stream?.stop();
     await this.serially(() => setup.teardown(this.writer, names));
   }
 }

@@ -75,8 +75,14 @@ export class PgSession {
 
   private async open(): Promise<pg.Client> {
     const client = new pg.Client({ connectionString: this.url, types: RAW_TEXT, options: SESSION_OPTIONS });
-    // A connection lost later fails the query in flight; this only keeps the process alive.
-    client.on('error', () => {});
+    // A connection lost later (a server restart) fails the query in flight; the next query connects again.
+    const forget = () => {
+      if (this.client !== client) return;
+      this.client = null;
+      this.connecting = null;
+    };
+    client.on('error', forget);
+    client.on('end', forget);
     try {
       await client.connect();
     } catch (err) {

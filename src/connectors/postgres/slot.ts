@@ -35,7 +35,7 @@ export function position(lsn: Lsn, n: number | typeof WHOLE_TXN): string {
   return `${lsn.toString(16).toUpperCase().padStart(16, '0')}.${String(n).padStart(10, '0')}`;
 }
 
-function positionLsn(pos: string): Lsn {
+export function positionLsn(pos: string): Lsn {
   return BigInt(`0x${pos.slice(0, 16)}`);
 }
 
@@ -66,31 +66,27 @@ export async function currentPosition(s: PgSession): Promise<string> {
   return position(parseLsn(lsn), 0);
 }
 
-/** Records `upTo` as seen for this table, and moves the slot as far as every table has seen. */
-export async function pruneChanges(
-  s: PgSession,
-  slotSession: PgSession,
-  t: TableRef,
-  names: CaptureNames,
-  upTo: string,
-): Promise<void> {
+/**
+ * Records `upTo` as saved for this table. Returns the commit LSN of the
+ * slowest table's position, the furthest the slot may now be moved (null when
+ * nothing changed): transactions that ended before it are confirmed; that
+ * transaction itself stays (a position inside it may not cover all of it) and
+ * its changes up to the position are skipped when read again.
+ */
+export async function saveAcked(s: PgSession, t: TableRef, upTo: string): Promise<Lsn | null> {
   const q = await qualified(s, t);
   const acked = await ackedPosition(s, key(q));
-  if (acked === null || upTo <= acked) return;
+  if (acked === null || upTo <= acked) return null;
   await s.run(`UPDATE ${CAPTURE} SET acked = $2 WHERE table_name = $1`, [key(q), upTo]);
-  await advanceSlot(slotSession, names);
+  const min = (await s.rows(`SELECT min(acked) FROM ${CAPTURE}`))[0]?.[0];
+  return min ? positionLsn(min) : null;
 }
 
 /**
- * To the commit LSN of the slowest table's position: transactions that ended
- * before it are confirmed; that transaction itself stays (a position inside it
- * may not cover all of it) and its changes up to the position are skipped by
- * readChanges.
+ * Moves the slot to `target` through the SQL interface, when no stream of this
+ * process holds it (a stream is told instead, see stream.ts).
  */
-export async function advanceSlot(s: PgSession, names: CaptureNames): Promise<void> {
-  const min = (await s.rows(`SELECT min(acked) FROM ${CAPTURE}`))[0]?.[0];
-  if (!min) return;
-  const target = positionLsn(min);
+export async function advanceSlot(s: PgSession, names: CaptureNames, target: Lsn): Promise<void> {
   const slot = await s.rows(
     'SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1',
     [names.slot],
@@ -98,7 +94,6 @@ export async function advanceSlot(s: PgSession, names: CaptureNames): Promise<vo
   const confirmed = slot[0]?.[0];
   if (!confirmed || target <= parseLsn(confirmed)) return;
   const flushed = parseLsn((await s.rows('SELECT pg_current_wal_flush_lsn()::text'))[0]![0]!);
-  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take.
   const to = target < flushed ? target : flushed;
   if (to <= parseLsn(confirmed)) return;
   await slotBusyRetry(() =>
@@ -107,9 +102,8 @@ export async function advanceSlot(s: PgSession, names: CaptureNames): Promise<vo
 }
 
 /**
- * A slot serves one session at a time. The connector reads and advances it on
- * one connection, so its own calls queue; another session (a second tandem
- * connector on the same database) may hold it for a moment: try again.
+ * A slot serves one session at a time; another (a stream that is closing) may
+ * hold it for a moment: try again.
  */
 export async function slotBusyRetry<T>(call: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
