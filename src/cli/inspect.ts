@@ -1,10 +1,11 @@
 /**
- * `status`, `errors`, `trace`, `retry`: reading and nudging the state store.
+ * `status`, `errors`, `trace`, `retry`: reading and nudging the state store
+ * (and, for `status`, how far behind a PostgreSQL replication slot is).
  */
 
-import { EXIT } from '../core/errors.js';
+import { EXIT, TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
-import type { Runtime } from '../engine/runtime.js';
+import { connectorFor, type Runtime } from '../engine/runtime.js';
 import type { QuarantineEntry } from '../state/store.js';
 import { color, print, printJson, table } from './output.js';
 
@@ -12,6 +13,7 @@ export async function statusCommand(rt: Runtime, syncs: string[], json: boolean)
   const rows = [];
   for (const name of syncs) {
     const s = await rt.store.status(name);
+    const lag = await captureLag(rt, name);
     rows.push({
       name,
       state: s.state,
@@ -22,6 +24,7 @@ export async function statusCommand(rt: Runtime, syncs: string[], json: boolean)
       last_pass_at: s.lastPassAt,
       last_pass: s.lastPass,
       guard: s.guard,
+      ...(lag ? { capture_lag: lag } : {}),
     });
   }
   if (json) {
@@ -41,7 +44,48 @@ export async function statusCommand(rt: Runtime, syncs: string[], json: boolean)
     ),
   );
   for (const r of rows) if (r.reason) print(`\n${color.yellow(`${r.name}:`)} ${r.reason}`);
+  for (const r of rows) {
+    for (const [side, l] of Object.entries(r.capture_lag ?? {})) {
+      const where = `${r.name} ${side}:`;
+      if ('error' in l) print(`${color.yellow(where)} capture lag unknown: ${l.error}`);
+      else
+        print(
+          `${where} replication slot ${l.slot} is ${formatBytes(l.behind_bytes)} behind the log${l.active ? ' (streaming)' : ' (no tandem reading it now)'}`,
+        );
+    }
+  }
   return EXIT.ok;
+}
+
+type LagRow = { slot: string; behind_bytes: number; active: boolean } | { error: string };
+
+/**
+ * Per side whose capture holds a place in the database's log (a PostgreSQL
+ * slot): how much log the server keeps for tandem. A database that cannot be
+ * reached is said, not fatal: status is for when things are wrong.
+ */
+async function captureLag(rt: Runtime, name: string): Promise<Record<string, LagRow> | null> {
+  const sync = rt.config.syncs.find((s) => s.name === name);
+  if (!sync) return null;
+  const out: Record<string, LagRow> = {};
+  for (const side of ['left', 'right'] as const) {
+    const conn = sync[side].connection;
+    try {
+      const c = connectorFor(rt, conn, `syncs.${name}.${side}.connection`);
+      const lag = c.captureLag ? await c.captureLag() : null;
+      if (lag) out[side] = { slot: lag.holder, behind_bytes: lag.behindBytes, active: lag.active };
+    } catch (e) {
+      if (rt.config.connections[conn]?.url.startsWith('sqlite:')) continue;
+      out[side] = { error: e instanceof TandemError ? e.message : String((e as Error).message ?? e) };
+    }
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function errorJson(q: QuarantineEntry) {

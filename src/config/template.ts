@@ -9,8 +9,8 @@ export const INIT_TEMPLATE = `# tandem.yaml — what to keep in step, and how. R
 # Relative paths are relative to this file. Unknown keys are errors.
 version: 1
 
-# Where tandem keeps links, bases and quarantine. Default shown; use
-# postgres://… to share state between several \`tandem run\` workers.
+# Where tandem keeps links, bases and quarantine. Default shown; or
+# postgres://user@host/db to keep them in a PostgreSQL schema (tandem_state).
 state: sqlite:.tandem/state.db
 
 # Each connection is one system. URL schemes: postgres:// postgresql:// mysql://

@@ -67,6 +67,16 @@ export interface CaptureStatus {
   detail: string;
 }
 
+/** How far behind the database's log capture is (for `status`), where capture holds a place in it. */
+export interface CaptureLag {
+  /** What holds the place (a replication slot's name). */
+  holder: string;
+  /** Log written since the last position tandem confirmed, which the server keeps for tandem. */
+  behindBytes: number;
+  /** A tandem is reading from it now. */
+  active: boolean;
+}
+
 export interface Connector {
   readonly system: 'sqlite' | 'postgres' | 'mysql';
   /** Human description of where this connects, never containing secrets. */
@@ -121,6 +131,8 @@ export interface Connector {
    */
   changeMark?(): number;
   changedSince?(mark: number): Promise<void>;
+  /** Null when capture holds no place in the database's log (SQLite's change table is counted in `status` otherwise). */
+  captureLag?(): Promise<CaptureLag | null>;
   /** Capture data up to and including `upTo` is no longer needed by this consumer. */
   pruneChanges(spec: TableSpec, upTo: string): Promise<void>;
   /** Removes everything tandem installed for this table (triggers, change rows, receipts). */

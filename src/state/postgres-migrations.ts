@@ -28,7 +28,8 @@ export const MIGRATIONS: ((s: string) => string)[] = [
     right_at text,
     left_seen bigint NOT NULL DEFAULT 0,
     right_seen bigint NOT NULL DEFAULT 0,
-    UNIQUE (sync, identity)
+    -- Checked at commit: a batch may move an identity from one link to another (SQLite's order).
+    UNIQUE (sync, identity) DEFERRABLE INITIALLY DEFERRED
   ) WITH (fillfactor = 85);
   CREATE INDEX links_left ON ${s}.links (sync, left_key);
   CREATE INDEX links_right ON ${s}.links (sync, right_key);

@@ -29,6 +29,8 @@ export interface Query {
 export class PgStateSession {
   private client: pg.Client | null = null;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Counts broken connections: calls made before a break are refused after it. */
+  private generation = 0;
 
   constructor(
     private readonly connectionString: string,
@@ -38,7 +40,18 @@ export class PgStateSession {
 
   /** Runs `body` once every call made before it has finished. */
   serial<T>(body: (q: Query) => Promise<T>): Promise<T> {
+    const generation = this.generation;
     const next = this.tail.then(async () => {
+      // Made before a call found the connection broken: it was decided on what that call would
+      // have saved (a batch commit), so it must not run as if that had happened.
+      if (generation !== this.generation) {
+        throw new TandemError(
+          'CONNECT_FAILED',
+          `The connection to the state store at ${this.where} broke under an earlier call; this one was refused`,
+          'tandem runs the pass again from its saved state; check the server if this persists.',
+          'state',
+        );
+      }
       const client = await this.connect();
       try {
         return await body(this.query(client));
@@ -80,6 +93,7 @@ export class PgStateSession {
   private forget(client: pg.Client): void {
     if (this.client !== client) return;
     this.client = null;
+    this.generation++;
     client.end().catch(() => {});
   }
 

@@ -178,6 +178,31 @@ describe('postgres connector', () => {
     ]);
   });
 
+  it('a connection that breaks while a batch waits to commit fails the write: nothing lands, and the next write works', async () => {
+    await f.exec('CREATE TABLE w (id int PRIMARY KEY, name text)');
+    const spec = await specOf(f.connector, 'w');
+    const write = f.connector.write(
+      spec,
+      [{ op: 'insert', ref: 1, values: { id: '1', name: 'a' } }],
+      undefined,
+      {
+        // While the engine saves the batch's intent, the server ends tandem's sessions.
+        beforeCommit: async () => {
+          await f.app.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+          );
+          await new Promise((r) => setTimeout(r, 200));
+        },
+      },
+    );
+    await expect(write).rejects.toMatchObject({ code: 'CONNECT_FAILED' });
+    expect((await f.app.query('SELECT count(*)::int AS n FROM w')).rows[0].n).toBe(0);
+    const again = await f.connector.write(spec, [{ op: 'insert', ref: 1, values: { id: '2', name: 'b' } }]);
+    expect(again.map((r) => r.ok)).toEqual([true]);
+    expect((await f.app.query('SELECT id FROM w')).rows).toEqual([{ id: 2 }]);
+  });
+
   it('says CAPTURE_UNAVAILABLE with the fix when the slot was dropped behind its back; installCapture makes it again', async () => {
     await f.exec('CREATE TABLE c (id int PRIMARY KEY, name text)');
     const spec = await specOf(f.connector, 'c');

@@ -96,6 +96,26 @@ describe('PostgreSQL capture under tandem', () => {
     expect(crmRows()).toEqual([]);
   });
 
+  it('status says how much log the replication slot holds for tandem', async () => {
+    await pg.app.query("INSERT INTO customers (email, name) VALUES ('a@x.org', 'A')");
+    runOnce(ws);
+    // Written while no tandem runs: the slot keeps it.
+    await pg.app.query('CREATE TABLE busy (id int, pad text)');
+    await pg.app.query("INSERT INTO busy SELECT i, repeat('x', 200) FROM generate_series(1, 5000) i");
+    const st = ws.tandem('status', '--json');
+    expect(st.code, st.stderr).toBe(0);
+    const row = st.json<{
+      syncs: { capture_lag?: Record<string, { slot: string; behind_bytes: number; active: boolean }> }[];
+    }>().syncs[0]!;
+    expect(row.capture_lag?.left).toMatchObject({ slot: `tandem_${pg.name}`, active: false });
+    expect(row.capture_lag!.left!.behind_bytes).toBeGreaterThan(1_000_000);
+    expect(row.capture_lag?.right).toBeUndefined();
+    const human = ws.tandem('status');
+    expect(human.stdout).toMatch(
+      new RegExp(`customers left: replication slot tandem_${pg.name} is [0-9.]+ MB behind the log`),
+    );
+  });
+
   it("an idle synced table does not hold the log: the slot moves past other tables' writes", async () => {
     await pg.app.query("INSERT INTO customers (email, name) VALUES ('a@x.org', 'A')");
     runOnce(ws);

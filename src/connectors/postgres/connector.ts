@@ -15,6 +15,7 @@
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
 import type {
+  CaptureLag,
   CaptureStatus,
   ChangeBatch,
   Connector,
@@ -185,6 +186,10 @@ export class PostgresConnector implements Connector {
   async readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch> {
     const t = await this.table(spec.table);
     return capture.readChanges(this.reader, await this.walStream(), t, spec, after, limit);
+  }
+
+  async captureLag(): Promise<CaptureLag | null> {
+    return slot.slotLag(this.reader, await this.names());
   }
 
   changeMark(): number {

@@ -22,6 +22,9 @@ const SESSION_OPTIONS = [
 
 export type Param = string | null | string[];
 
+/** Statements that open or end a transaction (not ROLLBACK TO SAVEPOINT). */
+const TX_BOUND = /^\s*(BEGIN|COMMIT|ROLLBACK)\s*;?\s*$/i;
+
 export class PgSession {
   /**
    * Facts about the database learnt on this connection (a table's column
@@ -30,6 +33,10 @@ export class PgSession {
   readonly known = new Map<string, unknown>();
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client> | null = null;
+  /** Between BEGIN and COMMIT/ROLLBACK (see run). */
+  private inTransaction = false;
+  /** The connection went while a transaction was open: refused until ROLLBACK. */
+  private lostInTransaction = false;
 
   constructor(
     private readonly url: string,
@@ -41,15 +48,39 @@ export class PgSession {
 
   /** Rows as arrays of text (or null), in select-list order. */
   async rows(sql: string, params: Param[] = []): Promise<(string | null)[][]> {
+    if (this.lostInTransaction) throw this.lost();
     const c = await this.connect();
     const r = await c.query({ text: sql, values: params, rowMode: 'array' });
     return r.rows as (string | null)[][];
   }
 
   async run(sql: string, params: Param[] = []): Promise<number> {
+    const bound = TX_BOUND.exec(sql)?.[1]?.toUpperCase();
+    if (bound !== 'BEGIN' && this.lostInTransaction) {
+      // The server rolled the transaction back when the connection went: every statement
+      // until ROLLBACK fails, so no later statement (COMMIT above all) runs outside it.
+      if (bound === 'ROLLBACK') {
+        this.lostInTransaction = false;
+        return 0;
+      }
+      throw this.lost();
+    }
     const c = await this.connect();
-    const r = await c.query({ text: sql, values: params });
-    return r.rowCount ?? 0;
+    try {
+      const r = await c.query({ text: sql, values: params });
+      return r.rowCount ?? 0;
+    } finally {
+      if (bound === 'BEGIN') this.inTransaction = true;
+      else if (bound === 'COMMIT' || bound === 'ROLLBACK') this.inTransaction = false;
+    }
+  }
+
+  private lost(): TandemError {
+    return new TandemError(
+      'CONNECT_FAILED',
+      `The connection to PostgreSQL at ${this.where} broke inside a transaction: nothing of it was saved`,
+      'tandem runs the batch again from its saved state on the next pass; check the server if this persists.',
+    );
   }
 
   /** `compute()` once per connection under `name`. */
@@ -80,6 +111,10 @@ export class PgSession {
       if (this.client !== client) return;
       this.client = null;
       this.connecting = null;
+      if (this.inTransaction) {
+        this.inTransaction = false;
+        this.lostInTransaction = true;
+      }
     };
     client.on('error', forget);
     client.on('end', forget);

@@ -101,6 +101,20 @@ export async function advanceSlot(s: PgSession, names: CaptureNames, target: Lsn
   );
 }
 
+/** How much log the server keeps for the slot (null when there is no slot). */
+export async function slotLag(
+  s: PgSession,
+  names: CaptureNames,
+): Promise<{ holder: string; behindBytes: number; active: boolean } | null> {
+  const r = await s.rows(
+    `SELECT active::text, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text
+       FROM pg_replication_slots WHERE slot_name = $1`,
+    [names.slot],
+  );
+  if (r.length === 0) return null;
+  return { holder: names.slot, behindBytes: Number(r[0]![1] ?? 0), active: r[0]![0] === 'true' };
+}
+
 /**
  * A slot serves one session at a time; another (a stream that is closing) may
  * hold it for a moment: try again.

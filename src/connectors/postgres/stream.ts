@@ -61,6 +61,7 @@ export class WalStream {
   /** What the slot has been told is saved. */
   private flushed: Lsn = 0n;
   private paused = false;
+  private pausedStatus: ReturnType<typeof setInterval> | undefined;
   private failure: Error | null = null;
   /** A table joined (or was dropped) after streaming began: it must start again to see its past. */
   private restartDue = false;
@@ -191,6 +192,7 @@ export class WalStream {
     this.service = null;
     this.starting = null;
     this.paused = false;
+    clearInterval(this.pausedStatus);
     if (service) {
       service.removeAllListeners();
       service.on('error', () => {});
@@ -359,11 +361,15 @@ export class WalStream {
     if (this.paused) return;
     this.paused = true;
     this.socket()?.pause();
+    // Keepalives are not read while paused: answer on a timer, or the walsender ends the
+    // connection after wal_sender_timeout (60 s by default).
+    this.pausedStatus = setInterval(() => this.status(false), 10_000);
   }
 
   private resumeIfRoom(): void {
     if (!this.paused || this.decoder.held >= MAX_HELD / 2) return;
     this.paused = false;
+    clearInterval(this.pausedStatus);
     this.socket()?.resume();
   }
 
