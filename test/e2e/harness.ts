@@ -125,10 +125,14 @@ function result(code: number, stdout: string, stderr: string): CliResult {
 }
 
 /** Polls `check` until it returns true or `ms` pass. */
-export async function eventually(check: () => boolean, ms = 5000, every = 25): Promise<number> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 5000,
+  every = 25,
+): Promise<number> {
   const start = Date.now();
   for (;;) {
-    if (check()) return Date.now() - start;
+    if (await check()) return Date.now() - start;
     if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, every));
   }

@@ -7,6 +7,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPgServer } from '../../scripts/pg-server.mjs';
+import { parseLsn } from '../../src/connectors/postgres/pgoutput.js';
+import { positionLsn } from '../../src/connectors/postgres/slot.js';
 import { createPgDatabase, type PgDatabase } from '../support/pg-database.js';
 import { pass, runOnce, writes } from './ext-helpers.js';
 import { eventually, type Workspace, workspace } from './harness.js';
@@ -26,15 +28,6 @@ const crmRows = () =>
     'crm.db',
     'SELECT app_id, email, full_name FROM contacts ORDER BY app_id',
   );
-
-/** `eventually` for a check that asks a database. */
-async function eventuallyAsync(check: () => Promise<boolean>, ms: number): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function slotLsn(db: PgDatabase): Promise<{ confirmed: string; now: string; behind: number }> {
   const r = await db.app.query(
@@ -125,7 +118,7 @@ describe('PostgreSQL capture under tandem', () => {
       await pg.app.query("INSERT INTO busy SELECT i, repeat('x', 200) FROM generate_series(1, 20000) i");
       const written = (await slotLsn(pg)).now;
       // The slot confirms up to where the writes to the other table ended, with tandem idle.
-      await eventuallyAsync(async () => {
+      await eventually(async () => {
         const r = await pg.app.query(
           `SELECT confirmed_flush_lsn >= $1::pg_lsn AS past FROM pg_replication_slots
             WHERE database = current_database()`,
@@ -188,7 +181,7 @@ describe('PostgreSQL crashes and restarts while tandem streams from it', () => {
             rows.find((r) => r.app_id === 4) === undefined
           );
         }, 20_000);
-        await eventuallyAsync(async () => {
+        await eventually(async () => {
           const r = await app.query('SELECT name FROM customers WHERE id = 5');
           return r.rows[0]?.name === 'from crm';
         }, 20_000);
@@ -207,11 +200,7 @@ describe('PostgreSQL crashes and restarts while tandem streams from it', () => {
       // The slot confirms no further than tandem saved: the slot is at or behind the saved position.
       const slot = await app.query('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots');
       const saved = await app.query('SELECT min(acked) AS acked FROM _tandem.capture');
-      const lsnOf = (text: string) => {
-        const [hi, lo] = text.split('/');
-        return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
-      };
-      expect(lsnOf(slot.rows[0].lsn) <= BigInt(`0x${saved.rows[0].acked.slice(0, 16)}`)).toBe(true);
+      expect(parseLsn(slot.rows[0].lsn) <= positionLsn(saved.rows[0].acked)).toBe(true);
       await app.end();
     } finally {
       ws.cleanup();

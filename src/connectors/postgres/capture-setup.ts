@@ -13,9 +13,9 @@ import {
   type CaptureNames,
   currentPosition,
   key,
-  positionLsn,
   qualified,
   slotBusyRetry,
+  slowestAcked,
 } from './slot.js';
 import { qi, TANDEM_SCHEMA, type TableRef } from './sql.js';
 
@@ -151,8 +151,7 @@ export async function removeCapture(s: PgSession, t: TableRef, names: CaptureNam
     await s.run(`ALTER PUBLICATION ${qi(names.publication)} DROP TABLE ${qi(q.schema)}.${qi(q.name)}`);
   if ((await ackedPosition(s, key(q))) !== null) {
     await s.run(`DELETE FROM ${CAPTURE} WHERE table_name = $1`, [key(q)]);
-    const min = (await s.rows(`SELECT min(acked) FROM ${CAPTURE}`))[0]?.[0];
-    if (min) return positionLsn(min);
+    return slowestAcked(s);
   }
   return null;
 }

@@ -75,19 +75,15 @@ export class PostgresConnector implements Connector {
 
   async close(): Promise<void> {
     await this.writing;
-    await this.releaseStream();
+    const stream = this.stream;
+    this.stream = null;
+    if (stream) await releaseStream(stream);
     await Promise.all([this.reader.close(), this.writer.close()]);
   }
 
   private async walStream(): Promise<WalStream> {
     this.stream ??= acquireStream(this.url, this.description, await this.names());
     return this.stream;
-  }
-
-  private async releaseStream(): Promise<void> {
-    const s = this.stream;
-    this.stream = null;
-    if (s) await releaseStream(this.url, s, (await this.names()).slot);
   }
 
   /** Runs `change` after every change called before it. */

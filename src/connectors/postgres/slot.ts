@@ -2,8 +2,9 @@
  * The slot's side of capture: the names tandem gives its slot and
  * publication, positions and how they sort, each captured table's saved
  * position (`_tandem.capture`), and moving the slot on once every table has
- * saved past a point. Reading the changes is capture.ts; making and removing
- * what capture needs is capture-setup.ts.
+ * saved past a point (through the stream when one reads the slot, else through
+ * SQL). Reading the changes is capture.ts, stream.ts and feeds.ts; making and
+ * removing what capture needs is capture-setup.ts.
  *
  * Positions are `<commit LSN, 16 hex digits>.<change number in that
  * transaction, 10 digits>`: pgoutput sends transactions in commit order, so
@@ -78,6 +79,11 @@ export async function saveAcked(s: PgSession, t: TableRef, upTo: string): Promis
   const acked = await ackedPosition(s, key(q));
   if (acked === null || upTo <= acked) return null;
   await s.run(`UPDATE ${CAPTURE} SET acked = $2 WHERE table_name = $1`, [key(q), upTo]);
+  return slowestAcked(s);
+}
+
+/** The commit LSN of the slowest captured table's saved position: the slot may move up to it. */
+export async function slowestAcked(s: PgSession): Promise<Lsn | null> {
   const min = (await s.rows(`SELECT min(acked) FROM ${CAPTURE}`))[0]?.[0];
   return min ? positionLsn(min) : null;
 }

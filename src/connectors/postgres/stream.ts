@@ -72,7 +72,6 @@ export class WalStream {
   private nextTouch: { promise: Promise<void>; resolve: () => void } | null = null;
   /** For the few SQL questions the stream asks (where the WAL ends, where the slot is). */
   private readonly sql: PgSession;
-  users = 0;
 
   constructor(
     private readonly url: string,
@@ -429,22 +428,26 @@ function slotGone(slot: string): TandemError {
 
 // ------------------------------------------------------------ one per slot per process
 
-const streams = new Map<string, WalStream>();
+const streams = new Map<string, { stream: WalStream; users: number }>();
 
 /** The stream of this slot, shared by every connector of the process; give it back with `releaseStream`. */
 export function acquireStream(url: string, where: string, names: CaptureNames): WalStream {
   const id = `${url}#${names.slot}`;
-  let s = streams.get(id);
-  if (!s) {
-    s = new WalStream(url, where, names);
-    streams.set(id, s);
+  let held = streams.get(id);
+  if (!held) {
+    held = { stream: new WalStream(url, where, names), users: 0 };
+    streams.set(id, held);
   }
-  s.users++;
-  return s;
+  held.users++;
+  return held.stream;
 }
 
-export async function releaseStream(url: string, s: WalStream, slot: string): Promise<void> {
-  if (--s.users > 0) return;
-  streams.delete(`${url}#${slot}`);
-  await s.close();
+export async function releaseStream(stream: WalStream): Promise<void> {
+  for (const [id, held] of streams) {
+    if (held.stream !== stream) continue;
+    if (--held.users > 0) return;
+    streams.delete(id);
+    await stream.close();
+    return;
+  }
 }
