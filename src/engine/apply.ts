@@ -259,6 +259,7 @@ export async function applyOutcomes(
 
   // 5. The commit is queued, not waited for (the next batch is prepared meanwhile); the receipts
   //    are forgotten once it is saved.
+  ctx.pipeline.throwIfFailed();
   await ctx.pipeline.add(saveThenForget(ctx, commit, wrote, extra.token));
   return counts;
 }

@@ -4,7 +4,7 @@
  * the engine asks of it next already sees the commit, while the engine reads
  * and decides the next batch in the meantime. What must follow a commit
  * (forgetting the batch's receipts) runs once it is saved. At most `depth`
- * commits are queued; a failed one fails the pass at the next add or drain.
+ * commits are queued; a failed one fails the pass at the next commit, add or drain.
  */
 export class CommitPipeline {
   /** Saved batch commits that moved a capture cursor (apply.ts prunes every few). */
@@ -27,16 +27,21 @@ export class CommitPipeline {
     );
     this.inflight.push(tracked);
     while (this.inflight.length > this.depth) await this.inflight[0];
-    this.check();
+    this.throwIfFailed();
   }
 
   /** Waits for every queued commit; throws the first that failed. */
   async drain(): Promise<void> {
     while (this.inflight.length > 0) await this.inflight[0];
-    this.check();
+    this.throwIfFailed();
   }
 
-  private check(): void {
+  /**
+   * A commit that failed stops the next from being handed to the store: it was
+   * decided on links the failed one would have saved, and its cursors would
+   * move past that batch. (Its writes are recovered from its intent.)
+   */
+  throwIfFailed(): void {
     const f = this.failure;
     if (f) {
       this.failure = null;

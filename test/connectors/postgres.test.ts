@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TableSpec } from '../../src/connectors/connector.js';
 import { PostgresConnector } from '../../src/connectors/postgres/connector.js';
+import { limits } from '../../src/connectors/postgres/stream.js';
 import { TandemError } from '../../src/core/errors.js';
 import { createPgDatabase } from '../support/pg-database.js';
 import { connectorConformance } from './conformance.js';
@@ -201,6 +202,32 @@ describe('postgres connector', () => {
     const again = await f.connector.write(spec, [{ op: 'insert', ref: 1, values: { id: '2', name: 'b' } }]);
     expect(again.map((r) => r.ok)).toEqual([true]);
     expect((await f.app.query('SELECT id FROM w')).rows).toEqual([{ id: 2 }]);
+  });
+
+  it('reads ahead over more changes than it holds in memory, then from the start again', async () => {
+    // As the delete guard's count does before a pass applies anything: nothing is saved meanwhile.
+    limits.maxHeld = 500;
+    try {
+      await f.exec('CREATE TABLE big (id int PRIMARY KEY, name text)');
+      const spec = await specOf(f.connector, 'big');
+      await f.connector.installCapture(spec);
+      const start = await f.connector.currentPosition(spec);
+      await f.exec("INSERT INTO big SELECT i, 'n' FROM generate_series(1, 2000) i");
+      const seen: string[] = [];
+      let pos = start;
+      for (;;) {
+        const b = await f.connector.readChanges(spec, pos, 300);
+        if (b.changes.length === 0) break;
+        seen.push(...b.changes.map((c) => c.key));
+        pos = b.position;
+      }
+      expect(seen).toHaveLength(2000);
+      expect(new Set(seen).size).toBe(2000);
+      const again = await f.connector.readChanges(spec, start, 300);
+      expect(again.changes.map((c) => c.key)).toEqual(seen.slice(0, 300));
+    } finally {
+      limits.maxHeld = 200_000;
+    }
   });
 
   it('says CAPTURE_UNAVAILABLE with the fix when the slot was dropped behind its back; installCapture makes it again', async () => {

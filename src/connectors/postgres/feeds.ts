@@ -32,6 +32,11 @@ export interface Feed {
   n: number;
   /** The transaction being decoded holds a change of this table by someone other than tandem. */
   touched: boolean;
+  /**
+   * Entries up to here were let go once read, to make room (stream.ts): a read
+   * from before it must stream them again.
+   */
+  heldFrom?: string;
 }
 
 interface Relation {
@@ -136,6 +141,11 @@ export class FeedDecoder {
   /** Drops what is saved (at or before `upTo`); returns how many entries went. */
   trim(feed: Feed, upTo: string): number {
     if (upTo > feed.floor) feed.floor = upTo;
+    return this.trimRead(feed, upTo);
+  }
+
+  /** Drops the entries at or before `upTo` (read, not necessarily saved); returns how many went. */
+  trimRead(feed: Feed, upTo: string): number {
     let cut = 0;
     while (cut < feed.entries.length && entryPosition(feed.entries[cut]!) <= upTo) cut++;
     if (cut > 0) feed.entries.splice(0, cut);

@@ -12,9 +12,11 @@
  * - **A read sees every change committed before it began.** `catchUp` asks
  *   the server where the WAL ends and pings the walsender until its keepalive
  *   says it has sent everything up to there.
- * - **Memory is bounded.** Past MAX_HELD entries the socket is paused (the
- *   server waits); a table starved meanwhile by other tables' changes has
- *   those feeds dropped, and they are streamed again when next read.
+ * - **Memory is bounded.** Past `limits.maxHeld` entries the socket is paused
+ *   (the server waits). A reader that has read all that is held and wants
+ *   more makes room: other tables' feeds are dropped first, then what it has
+ *   read itself (a look ahead that saves nothing, as the delete guard's
+ *   count); whatever was dropped is streamed again when next read.
  *
  * One stream per slot per process, shared by every connector on that
  * database (a slot serves one connection at a time).
@@ -27,8 +29,8 @@ import { formatLsn, type Lsn, parseLsn, parsePgoutput } from './pgoutput.js';
 import { PgSession } from './session.js';
 import { type CaptureNames, position } from './slot.js';
 
-/** Entries held across all tables before the stream is paused (~100 bytes each). */
-export const MAX_HELD = 200_000;
+/** Entries held across all tables before the stream is paused (~100 bytes each); tests lower it. */
+export const limits = { maxHeld: 200_000 };
 /** How long a read waits for the walsender to make any progress before giving up. */
 const STALL_MS = 30_000;
 
@@ -104,17 +106,19 @@ export class WalStream {
 
   /** Up to `limit` changes of `table` after `after` and `floor`, everything committed before the call included. */
   async read(table: string, floor: string, after: string, limit: number): Promise<Walked> {
+    const from = floor > after ? floor : after;
+    const had = this.feeds.get(table)?.heldFrom;
+    if (had !== undefined && from < had) this.stale.add(table);
     await this.ensure(table);
     const feed = this.feeds.get(table)!;
-    const from = floor > after ? floor : after;
     let r = walk(feed.entries, from, after, limit);
     if (!r.exhausted) return this.visible(r);
     const target = await this.walEnd();
     for (;;) {
       await this.catchUp(target);
       r = walk(feed.entries, from, after, limit);
-      if (!r.exhausted) return this.visible(r);
-      if (!this.paused || !this.evictOthers(table)) break;
+      if (!r.exhausted || r.batch.changes.length > 0) return this.visible(r);
+      if (!this.paused || !(this.evictOthers(table) || this.letGoRead(feed, from))) break;
     }
     // Nothing for this table up to where the server has read: its position moves there, and the
     // slot with it (pgoutput sends nothing for transactions outside the publication, so without
@@ -222,7 +226,10 @@ export class WalStream {
     this.restartDue = false;
     this.stale.clear();
     this.decoder = new FeedDecoder(this.feeds);
-    for (const f of this.feeds.values()) f.entries = [];
+    for (const f of this.feeds.values()) {
+      f.entries = [];
+      delete f.heldFrom;
+    }
     this.caughtUp = 0n;
     const slot = await this.sql.rows(
       'SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1',
@@ -272,7 +279,7 @@ export class WalStream {
         const end = this.decoder.apply(m);
         if (end !== null && end > this.caughtUp) this.caughtUp = end;
         if (this.decoder.touches > 0) this.touch();
-        if (this.decoder.held >= MAX_HELD) this.pause();
+        if (this.decoder.held >= limits.maxHeld) this.pause();
         if (end !== null) this.notify();
       });
       service.on('heartbeat', (lsn: string, _at: number, reply: boolean) => {
@@ -366,7 +373,7 @@ export class WalStream {
   }
 
   private resumeIfRoom(): void {
-    if (!this.paused || this.decoder.held >= MAX_HELD / 2) return;
+    if (!this.paused || this.decoder.held >= limits.maxHeld / 2) return;
     this.paused = false;
     clearInterval(this.pausedStatus);
     this.socket()?.resume();
@@ -386,6 +393,17 @@ export class WalStream {
     }
     this.resumeIfRoom();
     return dropped && !this.paused;
+  }
+
+  /**
+   * The reader of `feed` has read everything held and memory is full of it:
+   * what it read (up to `from`) goes. False when there is nothing to let go.
+   */
+  private letGoRead(feed: Feed, from: string): boolean {
+    if (this.decoder.trimRead(feed, from) === 0) return false;
+    feed.heldFrom = from;
+    this.resumeIfRoom();
+    return !this.paused;
   }
 
   private async slotBusy(): Promise<TandemError> {
