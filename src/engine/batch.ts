@@ -37,7 +37,7 @@ export interface BatchResult {
 export async function runBatch(
   ctx: SyncContext,
   dirty: DirtySet,
-  opts: { dryRun: boolean; cursors?: Partial<Record<Side, string>> } & GatherOptions,
+  opts: { dryRun: boolean; cursors?: Partial<Record<Side, string>>; deferDeletes?: boolean } & GatherOptions,
 ): Promise<BatchResult> {
   const snap = await gatherSnapshot(ctx, dirty.keys, opts);
   if (dirty.from) await lookFurther(ctx, dirty, snap);
@@ -50,6 +50,7 @@ export async function runBatch(
     retry: dirty.retry,
     now,
     quietCreates: opts.freshState === true,
+    deferDeletes: opts.deferDeletes === true,
   });
   if (opts.dryRun) return { counts: countPlanned(outcomes), outcomes, snap };
   const counts = await applyOutcomes({ ...ctx, now }, outcomes, {

@@ -26,6 +26,12 @@ export interface DecideInput {
   now: string;
   /** First sync on an empty state: creates are not written to history one by one (the link shows them). */
   quietCreates?: boolean;
+  /**
+   * A full pass's scan: a linked record found gone is left for the pass's sweep
+   * of unseen links, which counts them all for the delete guard before any is
+   * propagated.
+   */
+  deferDeletes?: boolean;
 }
 
 /** The empty side of an identity's group (frozen: replaced by an array of its own, never pushed to). */

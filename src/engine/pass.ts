@@ -237,16 +237,6 @@ async function fullPass(
     startPos[side] = await connectors[side].currentPosition(spec);
   }
   await drainRetries(ctx, opts, counts);
-  // A record gone from one side is found when its link's other record is scanned, and deleted
-  // there in that batch: the guard must hold before the scan. Linked minus present is at least
-  // how many went (a TRUNCATE, or a mass delete while tandem was stopped).
-  if (!confirmed && model.deleteGuard && linked > 0) {
-    for (const side of SIDES) {
-      const present = await connectors[side].count(sideOf(model, side).spec);
-      const trip = guardTrips(model.deleteGuard, otherSide(side), Math.max(0, linked - present), linked);
-      if (trip) return { counts, guard: trip, full: true, lagMs: 0 };
-    }
-  }
   // After the retries: they may have linked records (a recovered batch's creates).
   const freshState = await store.isFresh(model.name);
   const pass = await store.nextPassId(model.name);
@@ -286,6 +276,8 @@ async function fullPass(
       const preloaded = { left: [], right: [], [side]: page.filter((p) => dirty.keys[side].has(p.key)) };
       const r = await runBatch(ctx, dirty, {
         dryRun: opts.dryRun,
+        // Gone records are counted by the guard in the sweep below, then deleted there.
+        deferDeletes: !opts.dryRun,
         preloaded,
         freshState: freshState && (side === 'left' || emptyAtStart.left),
         intoEmpty:

@@ -89,6 +89,21 @@ describe('PostgreSQL capture under tandem', () => {
     expect(crmRows()).toEqual([]);
   });
 
+  it('a TRUNCATE and a reload under new keys is still held by the guard: every linked record went', async () => {
+    await pg.app.query(
+      "INSERT INTO customers (email, name) SELECT 'u' || i || '@x.org', 'U' || i FROM generate_series(1, 40) i",
+    );
+    runOnce(ws);
+    await pg.app.query('TRUNCATE customers');
+    await pg.app.query(
+      "INSERT INTO customers (id, email, name) SELECT 100 + i, 'v' || i || '@x.org', 'V' || i FROM generate_series(1, 40) i",
+    );
+    const held = pass(ws, 'run', '--once');
+    expect(held.code).toBe(5);
+    // Nothing of the old records was deleted on the other side.
+    expect(crmRows().filter((r) => r.app_id <= 40)).toHaveLength(40);
+  });
+
   it('status says how much log the replication slot holds for tandem', async () => {
     await pg.app.query("INSERT INTO customers (email, name) VALUES ('a@x.org', 'A')");
     runOnce(ws);

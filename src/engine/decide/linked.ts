@@ -36,7 +36,10 @@ export function decideLinked(cx: DecideContext, link: Link): Outcome | undefined
     cx.note(o, 'engine', 'left scope: unlinked');
     return o;
   }
-  if (!lrec || !rrec) return decideDelete(cx, o, link, lrec ? 'right' : 'left', (lrec ?? rrec)!);
+  if (!lrec || !rrec) {
+    if (cx.input.deferDeletes) return undefined;
+    return decideDelete(cx, o, link, lrec ? 'right' : 'left', (lrec ?? rrec)!);
+  }
 
   const recs: Record<Side, SourceRecord> = { left: lrec, right: rrec };
   if (cx.heldConflict('left', lrec.key) || cx.heldConflict('right', rrec.key)) return undefined;
