@@ -17,6 +17,11 @@ export interface TableSpec {
   kinds: Record<string, ColumnKind>;
   /** A SQL boolean expression over the table's columns; records failing it are out of scope. */
   filter?: string;
+  /**
+   * The side's `updated_at` column (one of `columns`), when it has one: connectors
+   * that poll for changes poll on it.
+   */
+  updatedAt?: string;
 }
 
 export type WriteOp =

@@ -1,14 +1,31 @@
 /**
  * Picks the connector for a connection URL. New systems are added here.
  */
+import type { ChangeDetection } from '../config/model.js';
 import { TandemError } from '../core/errors.js';
 import type { Connector } from './connector.js';
 import { PostgresConnector } from './postgres/connector.js';
 import { SqliteConnector } from './sqlite/connector.js';
 
-export function openConnector(url: string, options: { create?: boolean } = {}): Connector {
-  if (url.startsWith('sqlite:')) return SqliteConnector.open(url, options);
-  if (/^postgres(ql)?:\/\//.test(url)) return PostgresConnector.open(url);
+export interface OpenOptions {
+  /** SQLite: make the file when it does not exist. */
+  create?: boolean;
+  /** The connection's `change_detection` and `poll_interval` (connectors that poll use them). */
+  changeDetection?: ChangeDetection;
+  pollIntervalMs?: number;
+}
+
+export function openConnector(url: string, options: OpenOptions = {}): Connector {
+  if (url.startsWith('sqlite:'))
+    return SqliteConnector.open(url, options.create === undefined ? {} : { create: options.create });
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    // Checked against what the system offers by the caller (runtime.ts): here only what postgres takes.
+    const mode = options.changeDetection;
+    return PostgresConnector.open(url, {
+      ...(mode === 'auto' || mode === 'cdc' || mode === 'poll' ? { changeDetection: mode } : {}),
+      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    });
+  }
   const scheme = url.split(':')[0] ?? url;
   if (['mysql', 'mariadb'].includes(scheme)) {
     throw new TandemError(

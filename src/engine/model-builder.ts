@@ -87,6 +87,7 @@ export async function buildSyncModel(
     for (const f of fields) cols.add(f[side]);
     s.spec.columns = [...cols];
     s.spec.kinds = Object.fromEntries([...cols].map((c) => [c, kindOf(side, c)]));
+    if (s.updatedAt) s.spec.updatedAt = s.updatedAt;
   }
   return { model, warnings, tables };
 }

@@ -81,10 +81,14 @@ export async function openRuntime(
   return rt;
 }
 
-/** How each system's connector finds changes today (`auto` picks it). */
+/**
+ * How each system's connector can find changes (`auto` picks: for PostgreSQL,
+ * cdc when the server allows it, else poll, else a full scan; see
+ * connectors/postgres/capture-mode.ts).
+ */
 const CAPTURE_METHODS: Record<Connector['system'], ChangeDetection[]> = {
   sqlite: ['triggers'],
-  postgres: ['cdc'],
+  postgres: ['cdc', 'poll'],
   mysql: [],
 };
 
@@ -100,7 +104,10 @@ export function connectorFor(rt: Runtime, name: string, path: string): Connector
         path,
       );
     try {
-      c = openConnector(conn.url);
+      c = openConnector(conn.url, {
+        changeDetection: conn.changeDetection,
+        pollIntervalMs: conn.pollIntervalMs,
+      });
     } catch (e) {
       if (e instanceof TandemError)
         throw new TandemError(e.code, e.message, e.fix, `connections.${name}.url`);
@@ -137,6 +144,18 @@ export async function syncContext(
     left: connectorFor(rt, sync.left.connection, `syncs.${sync.name}.left.connection`),
     right: connectorFor(rt, sync.right.connection, `syncs.${sync.name}.right.connection`),
   };
+  for (const side of ['left', 'right'] as const) {
+    // Polling reads a side's updated_at column: without one there is nothing to poll on.
+    const conn = rt.config.connections[sync[side].connection];
+    if (conn?.changeDetection === 'poll' && !sync[side].updatedAt) {
+      throw new TandemError(
+        'CONFIG_INVALID',
+        `connection ${conn.name} has change_detection: poll, but this side names no updated_at column to poll on`,
+        `add \`updated_at: COLUMN\` here (a column set to the time of every insert and update), or set change_detection: auto on connection ${conn.name} (it compares keys and row fingerprints in full instead)`,
+        `syncs.${sync.name}.${side}.updated_at`,
+      );
+    }
+  }
   const built = await buildSyncModel(sync, connectors);
   return {
     ctx: {

@@ -26,6 +26,12 @@ export interface ConformanceFactory {
   open(): Promise<ConformanceContext>;
   /** Test title → why this system cannot pass it. */
   skips?: Record<string, string>;
+  /**
+   * For a connector that polls on an `updated_at` column: the capture tests'
+   * table gets this column (its DDL, kept up to date by `after`'s statements,
+   * each given the table's name) and the spec names it.
+   */
+  updatedAt?: { column: string; ddl: string; after: (table: string) => string[] };
 }
 
 /** Column types per system for the suite's tables. `ciText` is a text type that compares case-insensitively. */
@@ -557,8 +563,11 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
     // ------------------------------------------------------------ capture
 
     const captureTable = async (): Promise<TableSpec> => {
-      await fresh('cap_t', `code ${d.csText} NOT NULL PRIMARY KEY, name ${d.text}`);
+      const u = factory.updatedAt;
+      await fresh('cap_t', `code ${d.csText} NOT NULL PRIMARY KEY, name ${d.text}${u ? `, ${u.ddl}` : ''}`);
+      for (const sql of u?.after('cap_t') ?? []) await ctx.exec(sql);
       const spec = await specOf('cap_t');
+      if (u) spec.updatedAt = u.column;
       await c.installCapture(spec);
       return spec;
     };
@@ -567,11 +576,20 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       const spec = await captureTable();
       expect((await c.captureStatus(spec)).installed).toBe(true);
       const start = await c.currentPosition(spec);
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('a', 'A')");
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('b', 'B')");
-      await ctx.exec("UPDATE cap_t SET name = 'AA' WHERE code = 'a'");
-      await ctx.exec("DELETE FROM cap_t WHERE code = 'b'");
-      const { events, position } = await changesUntil(spec, start, (e) => e.length >= 4);
+      // Each change is waited for before the next (a poll sees states, not each step between two polls).
+      let seen: { events: ChangeEvent[]; position: string } = { events: [], position: start };
+      const statements = [
+        "INSERT INTO cap_t (code, name) VALUES ('a', 'A')",
+        "INSERT INTO cap_t (code, name) VALUES ('b', 'B')",
+        "UPDATE cap_t SET name = 'AA' WHERE code = 'a'",
+        "DELETE FROM cap_t WHERE code = 'b'",
+      ];
+      for (const sql of statements) {
+        await ctx.exec(sql);
+        const more = await changesUntil(spec, seen.position, (e) => e.length >= 1);
+        seen = { events: [...seen.events, ...more.events], position: more.position };
+      }
+      const { events, position } = seen;
       expect(events.map((e) => [e.op, e.key])).toEqual([
         ['insert', 'a'],
         ['insert', 'b'],

@@ -35,6 +35,12 @@ export async function createPgDatabase(): Promise<PgDatabase> {
         `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '${name}'`,
       );
       await asAdmin(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // Replication origins belong to the server, not the database, and each one that wrote
+      // keeps one of max_replication_slots' state slots: the database's go with it.
+      await asAdmin(
+        admin,
+        `SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname LIKE 'tandem\\_w\\_${name}%'`,
+      );
     },
   };
 }

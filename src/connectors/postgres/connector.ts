@@ -9,8 +9,9 @@
  * Writes are queued and run one after another in call order.
  *
  * Change capture is logical replication from the write-ahead log, streamed
- * (capture.ts, stream.ts); polling, where logical replication is not allowed,
- * is not built yet.
+ * (capture.ts, stream.ts), or, where logical replication is not allowed,
+ * polling (poll.ts, poll-keys.ts, poll-setup.ts); capture-mode.ts picks one
+ * per table from the connection's `change_detection`.
  */
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
@@ -27,10 +28,13 @@ import type {
 } from '../connector.js';
 import { redactUrl } from '../url.js';
 import * as capture from './capture.js';
+import { type CaptureChoice, type ChangeDetection, chooseCapture, pollDetail } from './capture-mode.js';
 import * as setup from './capture-setup.js';
 import { introspectTable, relationOid } from './introspect.js';
 import { tagSession } from './origin.js';
 import type { Lsn } from './pgoutput.js';
+import { isPollPosition, PollCapture } from './poll.js';
+import { type Feed, feedInstalled, feedOf, installFeed, removeFeeds } from './poll-setup.js';
 import { countRows, readWhere, scanPage } from './read.js';
 import { PgSession } from './session.js';
 import * as slot from './slot.js';
@@ -38,6 +42,18 @@ import { type CaptureNames, captureNames } from './slot.js';
 import { type TableRef, tableRef } from './sql.js';
 import { acquireStream, releaseStream, type WalStream } from './stream.js';
 import { forgetReceipts, readReceipts, writeBatch } from './write.js';
+
+export interface PostgresOptions {
+  /**
+   * The connection's `change_detection` (the config's default is auto; a
+   * connector opened without one captures by logical replication, as `cdc`).
+   */
+  changeDetection?: ChangeDetection;
+  /** Between polls, when polling (default 2 s). */
+  pollIntervalMs?: number;
+  /** Between key scans of a polled table (default 10 × pollIntervalMs). */
+  keyScanMs?: number;
+}
 
 export class PostgresConnector implements Connector {
   readonly system = 'postgres' as const;
@@ -51,18 +67,35 @@ export class PostgresConnector implements Connector {
   private captureNames: Promise<CaptureNames> | null = null;
   /** The slot's stream, shared with other connectors of this process on the same database. */
   private stream: WalStream | null = null;
+  private readonly mode: ChangeDetection;
+  private readonly pollIntervalMs: number;
+  private readonly keyScanMs: number;
+  private readonly polling: PollCapture;
+  /** How each table's changes are found, decided once per table (capture-mode.ts). */
+  private readonly choices = new Map<string, Promise<CaptureChoice>>();
 
-  private constructor(private readonly url: string) {
+  private constructor(
+    private readonly url: string,
+    options: PostgresOptions,
+  ) {
+    this.mode = options.changeDetection ?? 'cdc';
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.keyScanMs = options.keyScanMs ?? 10 * this.pollIntervalMs;
     this.description = redactUrl(url);
     this.reader = new PgSession(url, this.description);
     // The writing session is tagged, so capture skips what tandem itself wrote (origin.ts).
+    // Polling cannot tell origins apart: a polled connection takes none.
     this.writer = new PgSession(url, this.description, async (client) => {
-      await tagSession(client);
+      if (this.mode !== 'poll') await tagSession(client);
+    });
+    this.polling = new PollCapture(this.reader, (work) => this.serially(() => work(this.writer)), {
+      pollIntervalMs: this.pollIntervalMs,
+      keyScanMs: this.keyScanMs,
     });
   }
 
   /** `postgres://user:password@host:port/database` (or postgresql://); connects on first use. */
-  static open(url: string): PostgresConnector {
+  static open(url: string, options: PostgresOptions = {}): PostgresConnector {
     if (!/^postgres(ql)?:\/\//.test(url)) {
       throw new TandemError(
         'URL_UNSUPPORTED',
@@ -70,7 +103,7 @@ export class PostgresConnector implements Connector {
         'Use postgres://user:password@host:5432/database',
       );
     }
-    return new PostgresConnector(url);
+    return new PostgresConnector(url, options);
   }
 
   async close(): Promise<void> {
@@ -156,16 +189,58 @@ export class PostgresConnector implements Connector {
     return this.captureNames;
   }
 
+  /** cdc, poll or scan for this table: decided once (auto asks the server what it allows). */
+  private choice(spec: TableSpec): Promise<CaptureChoice> {
+    const id = `${spec.table}|${spec.key}|${spec.updatedAt ?? ''}`;
+    let c = this.choices.get(id);
+    if (!c) {
+      c = (async () => {
+        const t = await this.table(spec.table);
+        return chooseCapture(this.reader, spec, this.mode, async () =>
+          setup.preflight(this.reader, t, await this.names()),
+        );
+      })();
+      // A failure (a server down) is asked again next time.
+      c.catch(() => this.choices.delete(id));
+      this.choices.set(id, c);
+    }
+    return c;
+  }
+
+  /** The poll feed of a table that is polled, else null. */
+  private async feed(spec: TableSpec): Promise<Feed | null> {
+    const c = await this.choice(spec);
+    if (c.method === 'cdc') return null;
+    return feedOf(this.reader, await this.table(spec.table), spec, c.method);
+  }
+
   async installCapture(spec: TableSpec): Promise<void> {
     const t = await this.table(spec.table);
+    const feed = await this.feed(spec);
+    if (feed) {
+      await this.serially(() => installFeed(this.writer, feed));
+      return;
+    }
     const names = await this.names();
     await this.serially(() => setup.installCapture(this.writer, t, names));
   }
 
-  /** Also checks that capture can be set up (validate calls this): CAPTURE_UNAVAILABLE with the fix if not. */
+  /**
+   * Also checks that capture can be set up (validate calls this): CAPTURE_UNAVAILABLE with the fix if not.
+   * `detail` says which way changes are found and, when not by logical replication, why.
+   */
   async captureStatus(spec: TableSpec): Promise<CaptureStatus> {
-    const names = await this.names();
+    const choice = await this.choice(spec);
     const t = await this.table(spec.table);
+    if (choice.method !== 'cdc') {
+      const feed = await feedOf(this.reader, t, spec, choice.method);
+      return {
+        installed: await feedInstalled(this.reader, feed),
+        method: choice.method,
+        detail: pollDetail(choice, spec, { pollIntervalMs: this.pollIntervalMs, keyScanMs: this.keyScanMs }),
+      };
+    }
+    const names = await this.names();
     const own = await setup.preflight(this.reader, t, names);
     const installed = await setup.captureInstalled(this.reader, t, names);
     return {
@@ -175,16 +250,24 @@ export class PostgresConnector implements Connector {
     };
   }
 
-  async currentPosition(_spec: TableSpec): Promise<string> {
+  async currentPosition(spec: TableSpec): Promise<string> {
+    const feed = await this.feed(spec);
+    if (feed) return this.polling.currentPosition(feed);
     return slot.currentPosition(this.reader);
   }
 
   async readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch> {
+    const feed = await this.feed(spec);
+    if (feed) return this.polling.readChanges(feed, after, limit);
+    // A position from polling: the table was polled until now, and where that left off
+    // means nothing in the log. Compare in full (as after a TRUNCATE).
+    if (isPollPosition(after)) return { changes: [], position: after, truncatedAt: after };
     const t = await this.table(spec.table);
     return capture.readChanges(this.reader, await this.walStream(), t, spec, after, limit);
   }
 
   async captureLag(): Promise<CaptureLag | null> {
+    // Null when there is no slot (a connection whose tables are all polled).
     return slot.slotLag(this.reader, await this.names());
   }
 
@@ -202,8 +285,10 @@ export class PostgresConnector implements Connector {
     after: string,
     keys: string[],
   ): Promise<Map<string, { at: string; op: ChangeEvent['op'] }>> {
+    const feed = await this.feed(spec);
+    if (feed) return this.polling.latestChanges(feed, after, keys);
     const out = new Map<string, { at: string; op: ChangeEvent['op'] }>();
-    if (keys.length === 0) return out;
+    if (keys.length === 0 || isPollPosition(after)) return out;
     const wanted = new Set(keys);
     // The log from `after` on, in pages; the last change of each key wins.
     let pos = after;
@@ -216,6 +301,9 @@ export class PostgresConnector implements Connector {
   }
 
   async pruneChanges(spec: TableSpec, upTo: string): Promise<void> {
+    const feed = await this.feed(spec);
+    if (feed) return this.polling.prune(feed, upTo);
+    if (isPollPosition(upTo)) return;
     const t = await this.table(spec.table);
     const target = await this.serially(() => slot.saveAcked(this.writer, t, upTo));
     this.stream?.trim(slot.key(await slot.qualified(this.reader, t)), upTo);
@@ -234,6 +322,8 @@ export class PostgresConnector implements Connector {
     const names = await this.names();
     this.stream?.unwatch(slot.key(await slot.qualified(this.reader, t)));
     const target = await this.serially(async () => {
+      // Whichever way the table was captured, now or before.
+      await removeFeeds(this.writer, t);
       const moved = await setup.removeCapture(this.writer, t, names);
       await forgetAllReceipts(this.writer, t);
       return moved;
