@@ -180,7 +180,9 @@ export function runMeasured(
 
 /** Runs the tandem CLI as a measured child. */
 export function runTandem(args, opts = {}) {
-  return runMeasured(CLI, args, opts);
+  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles each tandem run.
+  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return runMeasured(CLI, args, { ...opts, nodeArgs: [...(opts.nodeArgs ?? []), ...extra] });
 }
 
 /** Parses the `--json` output of `run --once`; throws with the child's output when it is not JSON. */

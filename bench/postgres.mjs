@@ -380,12 +380,15 @@ async function main() {
     };
     sqliteTarget.cfg = config(dir, src, sqliteTarget);
     const ctx = { dir, admin, src, pgTarget, copyPg: dbUrl(admin, 'bench_copy_pg') };
-    for (const [name, fn] of [
-      ['D (first sync → PostgreSQL)', () => firstSync(ctx, out, pgTarget)],
-      ['D (first sync → SQLite)', () => firstSync(ctx, out, sqliteTarget)],
-      ['E (backlog)', () => backlog(ctx, out)],
-      ['F (latency)', () => latency(ctx, out)],
+    // BENCH_PG_ONLY=D-pg,E runs some (E and F need D-pg's target).
+    const only = process.env.BENCH_PG_ONLY?.split(',');
+    for (const [id, name, fn] of [
+      ['D-pg', 'D (first sync → PostgreSQL)', () => firstSync(ctx, out, pgTarget)],
+      ['D-sqlite', 'D (first sync → SQLite)', () => firstSync(ctx, out, sqliteTarget)],
+      ['E', 'E (backlog)', () => backlog(ctx, out)],
+      ['F', 'F (latency)', () => latency(ctx, out)],
     ]) {
+      if (only && !only.includes(id)) continue;
       try {
         await fn();
       } catch (e) {
