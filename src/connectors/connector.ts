@@ -115,6 +115,12 @@ export interface Connector {
   /** Installs change capture for the table (idempotent). */
   installCapture(spec: TableSpec): Promise<void>;
   captureStatus(spec: TableSpec): Promise<CaptureStatus>;
+  /**
+   * Begins reading the database's log in the background (a replication
+   * stream), so that a capture pass after a long full pass finds it read.
+   * Connectors whose capture costs nothing to wait for omit it.
+   */
+  startCapture?(spec: TableSpec): Promise<void>;
   /** The position now: changes after it are not yet made. */
   currentPosition(spec: TableSpec): Promise<string>;
   /** Changes after `after` (exclusive), at most `limit`, in log order. */

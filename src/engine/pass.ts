@@ -59,6 +59,9 @@ export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<Pass
       ? await fullPass(ctx, opts, linked, confirmed)
       : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
     if (result.truncated) result = await afterTruncate(ctx, opts, result, confirmed);
+    if (result.full && !result.guard && !opts.dryRun && !opts.stop?.requested) {
+      result = await afterFull(ctx, opts, result, confirmed);
+    }
   } catch (err) {
     // The commits in flight still finish; the pass's own error is the one reported.
     await ctx.pipeline.drain().catch(() => {});
@@ -101,6 +104,30 @@ async function afterTruncate(
   const full = await fullPass(ctx, opts, await store.countLinks(model.name), confirmed);
   addCounts(full.counts, before.counts);
   return { ...full, lagMs: Math.max(full.lagMs, before.lagMs), truncated: true };
+}
+
+/**
+ * What changed while a full pass ran (from its start position on) is applied
+ * by a capture pass straight after it. The user sees those changes now, not
+ * at the next pass, and the capture log is read and let go of now: a
+ * PostgreSQL slot would otherwise keep the whole pass's log (tandem's own
+ * writes included) until the next run, which would then have to read it.
+ */
+async function afterFull(
+  ctx: SyncContext,
+  opts: PassOptions,
+  full: Omit<PassResult, 'quarantined'>,
+  confirmed: boolean,
+): Promise<Omit<PassResult, 'quarantined'>> {
+  const { model, store } = ctx;
+  await ctx.pipeline.drain();
+  const left = await store.cursor(model.name, 'left');
+  const right = await store.cursor(model.name, 'right');
+  if (left === null || right === null) return full;
+  let tail = await capturePass(ctx, opts, { left, right }, await store.countLinks(model.name), confirmed);
+  if (tail.truncated) tail = await afterTruncate(ctx, opts, tail, confirmed);
+  addCounts(tail.counts, full.counts);
+  return { ...tail, full: true, lagMs: Math.max(full.lagMs, tail.lagMs) };
 }
 
 export function flatCounts(c: BatchCounts): Record<string, number> {
@@ -235,6 +262,8 @@ async function fullPass(
     const spec = sideOf(model, side).spec;
     if (!opts.dryRun) await connectors[side].installCapture(spec);
     startPos[side] = await connectors[side].currentPosition(spec);
+    // The log the scan leaves behind is read meanwhile, for the capture pass after it.
+    if (!opts.dryRun) await connectors[side].startCapture?.(spec);
   }
   await drainRetries(ctx, opts, counts);
   // After the retries: they may have linked records (a recovered batch's creates).

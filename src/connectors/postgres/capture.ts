@@ -21,6 +21,20 @@ import { ackedPosition, key, qualified } from './slot.js';
 import { kindOf, type TableRef } from './sql.js';
 import type { WalStream } from './stream.js';
 
+/** Starts streaming this table's changes, without waiting (a read later waits for what it needs). */
+export async function startStream(
+  s: PgSession,
+  stream: WalStream,
+  t: TableRef,
+  spec: TableSpec,
+): Promise<void> {
+  const table = key(await qualified(s, t));
+  const acked = await ackedPosition(s, table);
+  if (acked === null) return;
+  stream.watch(table, spec.key, kindOf(spec, spec.key), acked);
+  stream.warm(table);
+}
+
 /** Changes of this table after `after` (and after what was saved), at most `limit`, in commit order. */
 export async function readChanges(
   s: PgSession,

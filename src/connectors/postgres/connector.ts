@@ -256,6 +256,11 @@ export class PostgresConnector implements Connector {
     return slot.currentPosition(this.reader);
   }
 
+  async startCapture(spec: TableSpec): Promise<void> {
+    if (await this.feed(spec)) return;
+    await capture.startStream(this.reader, await this.walStream(), await this.table(spec.table), spec);
+  }
+
   async readChanges(spec: TableSpec, after: string, limit: number): Promise<ChangeBatch> {
     const feed = await this.feed(spec);
     if (feed) return this.polling.readChanges(feed, after, limit);

@@ -104,6 +104,11 @@ export class WalStream {
     this.resumeIfRoom();
   }
 
+  /** Starts streaming for `table` in the background; a failure is met again by the next read. */
+  warm(table: string): void {
+    this.ensure(table).catch(() => {});
+  }
+
   /** Up to `limit` changes of `table` after `after` and `floor`, everything committed before the call included. */
   async read(table: string, floor: string, after: string, limit: number): Promise<Walked> {
     const from = floor > after ? floor : after;
