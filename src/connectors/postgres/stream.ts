@@ -63,6 +63,7 @@ export class WalStream {
   /** What the slot has been told is saved. */
   private flushed: Lsn = 0n;
   private paused = false;
+  private closed = false;
   private pausedStatus: ReturnType<typeof setInterval> | undefined;
   private failure: Error | null = null;
   /** A table joined (or was dropped) after streaming began: it must start again to see its past. */
@@ -196,9 +197,11 @@ export class WalStream {
   }
 
   async stop(): Promise<void> {
+    // A start in flight (a warm-up, or another read's) would otherwise open its connection after
+    // this stop, and hold the slot and the process.
+    await this.starting?.catch(() => {});
     const service = this.service;
     this.service = null;
-    this.starting = null;
     this.paused = false;
     clearInterval(this.pausedStatus);
     if (service) {
@@ -209,6 +212,7 @@ export class WalStream {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.stop();
     await this.sql.close();
   }
@@ -217,6 +221,7 @@ export class WalStream {
 
   /** Streaming, from far enough back for every table watched (starts again when a table needs it). */
   private async ensure(table: string): Promise<void> {
+    if (this.closed) throw new Error('the change stream is closed');
     if (this.failure || this.restartDue || this.stale.has(table)) await this.stop();
     if (!this.service) {
       this.starting ??= this.start().finally(() => {
