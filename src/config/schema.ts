@@ -187,6 +187,40 @@ function crossCheck(value: unknown, ctx: Ctx): void {
   for (const [name, sync] of Object.entries(value.syncs)) {
     if (isObj(sync)) checkSync(name, sync, connections, ctx);
   }
+  checkTablesOnce(value.syncs, isObj(value.connections) ? value.connections : {}, ctx);
+}
+
+/**
+ * A table's change capture (SQLite's change table, PostgreSQL's saved
+ * position and slot, polling's log) is consumed by one reader: a second sync
+ * of the same table would find the changes already let go by the first, and
+ * silently miss them. Refused until capture keeps a position per sync.
+ */
+function checkTablesOnce(syncs: Record<string, unknown>, connections: Record<string, unknown>, ctx: Ctx): void {
+  const seen = new Map<string, string>();
+  for (const [name, sync] of Object.entries(syncs)) {
+    if (!isObj(sync)) continue;
+    for (const side of ['left', 'right'] as const) {
+      const s = isObj(sync[side]) ? sync[side] : undefined;
+      const conn = str(s?.connection);
+      const table = str(s?.table);
+      if (conn === undefined || table === undefined) continue;
+      const c = connections[conn];
+      const where = (isObj(c) ? str(c.url) : undefined) ?? conn;
+      const id = `${where}\0${table}`;
+      const first = seen.get(id);
+      if (first === undefined) {
+        seen.set(id, `syncs.${name}.${side}`);
+        continue;
+      }
+      issue(
+        ctx,
+        ['syncs', name, side, 'table'],
+        `table ${table} of connection ${conn} is already synced by ${first}; a table in two syncs is not supported in this version (the first sync would consume the changes the second needs)`,
+        `sync ${table} in one sync only (a sync has one table per side)`,
+      );
+    }
+  }
 }
 
 function checkSync(name: string, sync: Record<string, unknown>, connections: string[], ctx: Ctx): void {

@@ -34,6 +34,7 @@ import { introspectTable, relationOid } from './introspect.js';
 import { tagSession } from './origin.js';
 import type { Lsn } from './pgoutput.js';
 import { isPollPosition, PollCapture } from './poll.js';
+import { keepOwnWrites } from './poll-keys.js';
 import { type Feed, feedInstalled, feedOf, installFeed, removeFeeds } from './poll-setup.js';
 import { countRows, readWhere, scanPage } from './read.js';
 import { PgSession } from './session.js';
@@ -170,7 +171,22 @@ export class PostgresConnector implements Connector {
     options?: WriteOptions,
   ): Promise<WriteResult[]> {
     const t = await this.table(spec.table);
-    return this.serially(() => writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit));
+    // Only a polled table needs its own writes told to the kept keys; capture's own errors are the pass's.
+    const feed = await this.feed(spec).catch(() => null);
+    return this.serially(async () => {
+      const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit);
+      if (feed) {
+        const landed = new Map(results.filter((r) => r.ok).map((r) => [r.ref, r as { key: string }]));
+        const inserted = ops
+          .filter((o) => o.op === 'insert' && landed.has(o.ref))
+          .map((o) => landed.get(o.ref)!.key);
+        const deleted = ops
+          .filter((o) => o.op === 'delete' && landed.has(o.ref))
+          .map((o) => (o as { key: string }).key);
+        await keepOwnWrites(this.writer, feed, inserted, deleted);
+      }
+      return results;
+    });
   }
 
   async readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>> {

@@ -80,3 +80,47 @@ async function scanPage(
   const [seen, last, logged] = rows[0]!;
   return { seen: Number(seen), last: last ?? null, logged: Number(logged) };
 }
+
+/**
+ * tandem's own writes to a polled table, told to the kept keys: a row it
+ * inserted is kept (its version unknown, so the next poll reports it once, a
+ * no-op for the engine), a row it deleted is forgotten. Without this, a row
+ * tandem inserted and the user deleted before any poll saw it would never be
+ * found gone. Runs after the write commits: a crash in between leaves that
+ * row to the next key scan's comparison, as before.
+ */
+export async function keepOwnWrites(
+  s: PgSession,
+  f: Feed,
+  inserted: string[],
+  deleted: string[],
+): Promise<void> {
+  if (inserted.length === 0 && deleted.length === 0) return;
+  try {
+    await keep(s, f, inserted, deleted);
+  } catch (err) {
+    // Not watched yet (capture not installed): the first poll's scan keeps every key there is.
+    if ((err as { code?: string }).code !== '42P01') throw err;
+  }
+}
+
+async function keep(s: PgSession, f: Feed, inserted: string[], deleted: string[]): Promise<void> {
+  const type = await s.fact(`poll-key-type:${f.keys}`, async () => {
+    const r = await s.rows(
+      `SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+        WHERE a.attrelid = $1::regclass AND a.attname = 'key' AND NOT a.attisdropped`,
+      [f.keys],
+    );
+    return r[0]![0]!;
+  });
+  if (inserted.length > 0) {
+    await s.run(
+      `INSERT INTO ${f.keys} (key, version) SELECT u.k::${type}, NULL FROM unnest($1::text[]) AS u(k)
+       ON CONFLICT (key) DO NOTHING`,
+      [inserted],
+    );
+  }
+  if (deleted.length > 0) {
+    await s.run(`DELETE FROM ${f.keys} WHERE key = ANY ($1::${type}[])`, [deleted]);
+  }
+}
