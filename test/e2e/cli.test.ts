@@ -506,11 +506,12 @@ ${quarSync}  customers:
     let r = runOnce(ws, 5);
     expect(ws.all('crm.db', 'SELECT * FROM contacts')).toHaveLength(40);
 
-    // 3, 5 and 4: 3 — and the other syncs still ran.
+    // 3, 5 and 4: 3 — and the other syncs still ran. (The broken sync's tables are both
+    // missing; a table may be in one sync only.)
     ws.writeConfig(
       `${config}  broken:
     mode: external-id
-    left:  { connection: app, table: products, external_id: sku }
+    left:  { connection: app, table: old_products, external_id: sku }
     right: { connection: crm, table: missing_table, external_id: code }
     fields: [title]
 `,
@@ -523,7 +524,7 @@ ${quarSync}  customers:
     ws.writeConfig(`${config}  broken:
     mode: external-id
     colour: red
-    left:  { connection: app, table: products, external_id: sku }
+    left:  { connection: app, table: old_products, external_id: sku }
     right: { connection: crm, table: missing_table, external_id: code }
     fields: [title]
 `);
