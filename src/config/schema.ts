@@ -196,7 +196,11 @@ function crossCheck(value: unknown, ctx: Ctx): void {
  * of the same table would find the changes already let go by the first, and
  * silently miss them. Refused until capture keeps a position per sync.
  */
-function checkTablesOnce(syncs: Record<string, unknown>, connections: Record<string, unknown>, ctx: Ctx): void {
+function checkTablesOnce(
+  syncs: Record<string, unknown>,
+  connections: Record<string, unknown>,
+  ctx: Ctx,
+): void {
   const seen = new Map<string, string>();
   for (const [name, sync] of Object.entries(syncs)) {
     if (!isObj(sync)) continue;

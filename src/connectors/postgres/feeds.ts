@@ -59,6 +59,11 @@ export class FeedDecoder {
 
   constructor(readonly feeds: Map<string, Feed>) {}
 
+  /** Inside a transaction tandem itself wrote: its row changes are skipped whatever they are. */
+  get inOwnTransaction(): boolean {
+    return this.txn?.own === true;
+  }
+
   /** Returns the commit's end LSN when `m` ends a transaction: everything before it has arrived. */
   apply(m: PgoutputMessage): Lsn | null {
     switch (m.type) {

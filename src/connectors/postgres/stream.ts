@@ -34,6 +34,9 @@ export const limits = { maxHeld: 200_000 };
 /** How long a read waits for the walsender to make any progress before giving up. */
 const STALL_MS = 30_000;
 
+/** Insert, Update, Delete, Truncate. */
+const ROW_TAGS = new Set([0x49, 0x55, 0x44, 0x54]);
+
 type Plugin = Parameters<LogicalReplicationService['subscribe']>[0];
 
 /** pgoutput, protocol 1, decoded by pgoutput.ts (the library's own parser turns values into JS types). */
@@ -42,7 +45,8 @@ function pgoutput(publication: string): Plugin {
   return {
     options: {},
     name: 'pgoutput',
-    parse: (buffer: Buffer) => parsePgoutput(buffer),
+    // Decoded in the data handler, which knows whether the transaction is tandem's own.
+    parse: (buffer: Buffer) => buffer,
     start: (client: { query(sql: string): Promise<unknown> }, slot: string, lsn: string) =>
       client.query(
         `START_REPLICATION SLOT "${slot}" LOGICAL ${lsn} (proto_version '1', publication_names '${pub}')`,
@@ -285,8 +289,11 @@ export class WalStream {
         started = true;
         resolve();
       });
-      service.on('data', (_lsn: string, m: ReturnType<typeof parsePgoutput>) => {
-        const end = this.decoder.apply(m);
+      service.on('data', (_lsn: string, message: Buffer) => {
+        // A row of tandem's own transaction (its first sync's million inserts, say) is skipped
+        // unread: nothing of it is ever reported.
+        if (this.decoder.inOwnTransaction && ROW_TAGS.has(message[0]!)) return;
+        const end = this.decoder.apply(parsePgoutput(message));
         if (end !== null && end > this.caughtUp) this.caughtUp = end;
         if (this.decoder.touches > 0) this.touch();
         if (this.decoder.held >= limits.maxHeld) this.pause();
