@@ -18,36 +18,43 @@ function hash53(text: string, seed = 0): string {
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  // `s`, then two halves in base 36 joined by `:`, made as one string (it runs for every field
-  // of every record: pieces concatenated would each be a string of their own).
-  let n = 0;
-  codes[n++] = 115; // s
-  n = digits36((2097151 & h2) >>> 0, n);
-  codes[n++] = 58; // :
-  n = digits36(h1 >>> 0, n);
-  codes.length = n;
-  return String.fromCharCode.apply(null, codes);
+  // `s`, the low 21 bits of h2 and h1 in base 36, joined by `:`. It runs for every field of
+  // every record, so the digits are written backwards into a fixed buffer (no reversal) and the
+  // string is made in one call with the characters as arguments, which V8 builds directly.
+  const low = digits36(h1 >>> 0, CODES_END);
+  codes[low - 1] = 58; // :
+  const high = digits36((2097151 & h2) >>> 0, low - 1);
+  codes[high - 1] = 115; // s
+  return fromCodes(high - 1);
 }
 
-/** Char codes of the fingerprint being made (at most 1 + 5 + 1 + 7). */
-const codes: number[] = [];
+/** Char codes of the fingerprint being made, ending at CODES_END: `s`, ≤ 5 digits, `:`, ≤ 7 digits. */
+const CODES_END = 14;
+const codes: number[] = new Array(CODES_END).fill(0);
 const DIGIT_CODES = Array.from('0123456789abcdefghijklmnopqrstuvwxyz', (c) => c.charCodeAt(0));
 
-/** Writes `v` (0 ≤ v < 2^32) in base 36 into `codes` from `at`; returns the end. */
-function digits36(v: number, at: number): number {
-  let end = at;
+/** Writes `v` (0 ≤ v < 2^32) in base 36 into `codes`, ending just before `end`; returns where it starts. */
+function digits36(v: number, end: number): number {
+  let at = end;
   do {
-    const q = Math.floor(v / 36);
-    codes[end++] = DIGIT_CODES[v - q * 36]!;
+    const q = (v / 36) >>> 0;
+    codes[--at] = DIGIT_CODES[v - q * 36]!;
     v = q;
   } while (v > 0);
-  // Digits came least significant first.
-  for (let i = at, j = end - 1; i < j; i++, j--) {
-    const t = codes[i]!;
-    codes[i] = codes[j]!;
-    codes[j] = t;
+  return at;
+}
+
+/** The string of `codes[from..CODES_END)`: fingerprints are 9 to 14 characters long. */
+// biome-ignore format: one line per length reads better than one argument per line
+function fromCodes(from: number): string {
+  const c = codes;
+  switch (CODES_END - from) {
+    case 14: return String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!);
+    case 13: return String.fromCharCode(c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!);
+    case 12: return String.fromCharCode(c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!);
+    case 11: return String.fromCharCode(c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!);
+    default: return String.fromCharCode.apply(null, c.slice(from, CODES_END));
   }
-  return end;
 }
 
 export type Fingerprint = string;

@@ -23,6 +23,15 @@ describe('fingerprint', () => {
     for (const v of ['', 'a', 'user1@example.com', '0', '-12.5', 'Ünïcode ✓'])
       expect(fingerprint(v)).toBe(reference(v));
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (v) => fingerprint(v) === reference(v)));
+    // Enough values that every length of the text (9 to 14 characters) comes up many times.
+    const lengths = new Set<number>();
+    for (let i = 0; i < 200_000; i++) {
+      const v = `value ${i}`;
+      const f = fingerprint(v);
+      lengths.add(f.length);
+      if (f !== reference(v)) expect(f).toBe(reference(v));
+    }
+    expect([...lengths].sort()).toEqual([10, 11, 12, 13, 14, 9].sort());
   });
 
   it('keeps the stored text format: `s` + two base-36 halves', () => {
