@@ -4,6 +4,7 @@
 import type { ChangeDetection } from '../config/model.js';
 import { TandemError } from '../core/errors.js';
 import type { Connector } from './connector.js';
+import { MysqlConnector } from './mysql/connector.js';
 import { PostgresConnector } from './postgres/connector.js';
 import { SqliteConnector } from './sqlite/connector.js';
 
@@ -26,18 +27,19 @@ export function openConnector(url: string, options: OpenOptions = {}): Connector
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
     });
   }
-  const scheme = url.split(':')[0] ?? url;
-  if (['mysql', 'mariadb'].includes(scheme)) {
-    throw new TandemError(
-      'URL_UNSUPPORTED',
-      `${scheme}:// connections are not supported by this version of tandem yet`,
-      'use a postgres:// or sqlite: connection for now; the MySQL/MariaDB connector is on the roadmap',
-    );
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    // One connector for both servers: their differences are inside it.
+    const mode = options.changeDetection;
+    return MysqlConnector.open(url, {
+      ...(mode === 'auto' || mode === 'cdc' || mode === 'poll' ? { changeDetection: mode } : {}),
+      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    });
   }
+  const scheme = url.split(':')[0] ?? url;
   throw new TandemError(
     'URL_UNSUPPORTED',
     `unknown connection URL scheme "${scheme}:"`,
-    'use postgres://user@host/database or sqlite:PATH (mysql:// is planned)',
+    'use postgres://user@host/database, mysql://user@host/database (or mariadb://…) or sqlite:PATH',
   );
 }
 

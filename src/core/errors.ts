@@ -32,6 +32,10 @@ export const ERROR_CODES = {
     exit: EXIT.connection,
     doc: 'Change capture cannot be set up: a server setting or a right of the connecting role is missing.',
   },
+  TABLE_UNSUPPORTED: {
+    exit: EXIT.connection,
+    doc: 'A configured table cannot be synced safely as it is (e.g. a storage engine without transactions).',
+  },
   SCHEMA_DRIFT: {
     exit: EXIT.connection,
     doc: 'A mapped column disappeared or changed type since the last pass.',

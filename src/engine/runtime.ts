@@ -89,7 +89,7 @@ export async function openRuntime(
 const CAPTURE_METHODS: Record<Connector['system'], ChangeDetection[]> = {
   sqlite: ['triggers'],
   postgres: ['cdc', 'poll'],
-  mysql: [],
+  mysql: ['cdc', 'poll'],
 };
 
 export function connectorFor(rt: Runtime, name: string, path: string): Connector {

@@ -15,16 +15,28 @@
  * are); rows() reads them back as JS numbers, as better-sqlite3 does, so rows
  * of two sides compare with toEqual.
  */
+import mysql from 'mysql2/promise';
+import { inject } from 'vitest';
 import { createPgDatabase, type PgDatabase } from '../../support/pg-database.js';
 import type { Workspace } from '../harness.js';
 
-export type Plan = { kind: 'sqlite' } | { kind: 'pg'; capture: 'cdc' | 'poll' };
+export type Plan =
+  | { kind: 'sqlite' }
+  | { kind: 'pg'; capture: 'cdc' | 'poll' }
+  | { kind: 'mariadb'; capture: 'cdc' | 'poll' };
 
 export const SQLITE: Plan = { kind: 'sqlite' };
 export const PG_CDC: Plan = { kind: 'pg', capture: 'cdc' };
 export const PG_POLL: Plan = { kind: 'pg', capture: 'poll' };
+export const MARIADB: Plan = { kind: 'mariadb', capture: 'cdc' };
+export const MARIADB_POLL: Plan = { kind: 'mariadb', capture: 'poll' };
 
-export const planLabel = (p: Plan) => (p.kind === 'sqlite' ? 'SQLite' : `PG (${p.capture})`);
+export const planLabel = (p: Plan) =>
+  p.kind === 'sqlite'
+    ? 'SQLite'
+    : p.kind === 'mariadb'
+      ? `MariaDB (${p.capture === 'cdc' ? 'binlog' : 'poll'})`
+      : `PG (${p.capture})`;
 
 /** A column after the `id` key. */
 export interface Col {
@@ -64,6 +76,7 @@ const POLL_INTERVAL = '1s';
  */
 export async function openSide(ws: Workspace, plan: Plan, conn: string, table: string): Promise<TableSide> {
   if (plan.kind === 'sqlite') return sqliteSide(ws, conn, table);
+  if (plan.kind === 'mariadb') return mariadbSide(plan.capture, conn, table);
   return pgSide(await createPgDatabase(), plan.capture, conn, table);
 }
 
@@ -177,5 +190,85 @@ function pgSide(pg: PgDatabase, capture: 'cdc' | 'poll', conn: string, table: st
       );
     },
     close: () => pg.drop(),
+  };
+}
+
+let mariadbSeq = 0;
+
+/**
+ * A database of its own in the private MariaDB the tests share (global-setup),
+ * captured from the binlog (`change_detection: cdc`) or polled on an
+ * `updated_at DATETIME(6)` the server keeps current (`ON UPDATE`); keys are
+ * `BIGINT AUTO_INCREMENT`. The application is a mysql2 connection of its own;
+ * bigint columns read back as JS numbers.
+ */
+async function mariadbSide(capture: 'cdc' | 'poll', conn: string, table: string): Promise<TableSide> {
+  const poll = capture === 'poll';
+  const admin = inject('mariadbUrl');
+  const name = `tandem_e_${process.pid}_${++mariadbSeq}`;
+  const root = await mysql.createConnection({ uri: admin });
+  await root.query(`DROP DATABASE IF EXISTS ${name}`);
+  await root.query(`CREATE DATABASE ${name}`);
+  await root.end();
+  const url = admin.replace(/\/[^/]*$/, `/${name}`);
+  const app = await mysql.createConnection({ uri: url, supportBigNumbers: true, bigNumberStrings: true });
+  const ints = new Set(['id']);
+  return {
+    plan: { kind: 'mariadb', capture },
+    label: poll ? 'MariaDB (poll)' : 'MariaDB (binlog)',
+    conn,
+    table,
+    connYaml: poll
+      ? `{ url: "${url}", change_detection: poll, poll_interval: ${POLL_INTERVAL} }`
+      : `{ url: "${url}", change_detection: cdc }`,
+    sideExtra: poll ? ', updated_at: updated_at' : '',
+    async create(cols) {
+      for (const c of cols) if (c.type === 'int') ints.add(c.name);
+      const defs = cols.map(
+        (c) =>
+          `${c.name} ${c.type === 'int' ? 'BIGINT' : c.unique ? 'VARCHAR(191)' : 'TEXT'}${c.notNull ? ' NOT NULL' : ''}${c.unique ? ' UNIQUE' : ''}`,
+      );
+      if (poll)
+        defs.push(
+          'updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)',
+        );
+      await app.query(`CREATE TABLE ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, ${defs.join(', ')})`);
+    },
+    async insert(row) {
+      const cols = Object.keys(row);
+      const [r] = await app.query<mysql.ResultSetHeader>(
+        `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+        cols.map((c) => row[c]),
+      );
+      return 'id' in row ? Number(row.id) : Number(r.insertId);
+    },
+    async update(id, patch) {
+      const cols = Object.keys(patch);
+      const [r] = await app.query<mysql.ResultSetHeader>(
+        `UPDATE ${table} SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
+        [...cols.map((c) => patch[c]), id],
+      );
+      if (r.affectedRows !== 1) throw new Error(`test setup: no ${table} row ${id} in ${name}`);
+    },
+    async remove(id) {
+      const [r] = await app.query<mysql.ResultSetHeader>(`DELETE FROM ${table} WHERE id = ?`, [id]);
+      if (r.affectedRows !== 1) throw new Error(`test setup: no ${table} row ${id} in ${name}`);
+    },
+    async rows(cols) {
+      const [rows] = await app.query<mysql.RowDataPacket[]>(
+        `SELECT ${['id', ...cols].join(', ')} FROM ${table} ORDER BY id`,
+      );
+      return rows.map((row) =>
+        Object.fromEntries(
+          Object.entries(row).map(([k, v]) => [k, ints.has(k) && v !== null ? Number(v) : v]),
+        ),
+      );
+    },
+    async close() {
+      await app.end();
+      const root = await mysql.createConnection({ uri: admin });
+      await root.query(`DROP DATABASE IF EXISTS ${name}`);
+      await root.end();
+    },
   };
 }
