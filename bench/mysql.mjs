@@ -23,7 +23,7 @@
  * bench/results/mysql.json. Exits 0 even when a target is missed (the table
  * says MISSED).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -39,13 +39,12 @@ import {
   fmtMs,
   fmtNum,
   parseRunJson,
-  percentile,
   runTandem,
-  sleep,
   sorConfigYaml,
   textTable,
   writesOf,
 } from './lib.mjs';
+import { check, childSummary, latencyScenario, timed } from './server-scenarios.mjs';
 
 const require = createRequire(import.meta.url);
 const pg = require('pg');
@@ -229,23 +228,6 @@ function mariadbSystem(admin) {
 
 // ------------------------------------------------------------------ helpers
 
-/** Wall time of `cmd` run by the shell. */
-function timed(cmd, env) {
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    const child = spawn('sh', ['-c', cmd], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => {
-      if (code === 0) resolvePromise(performance.now() - started);
-      else reject(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
-}
-
 /** host, port, user and database of a mysql:// URL, for the `mariadb` client. */
 function myArgs(u) {
   const p = new URL(u);
@@ -267,21 +249,6 @@ async function baselineCopy(dir) {
     `mariadb --batch --skip-column-names ${myArgs(dir.srcUrl)} -e "SELECT ${COPY_COLS} FROM customers ORDER BY id" | psql "$DST" -qc "\\copy customers (src_id, ${FIELDS.join(', ')}) FROM STDIN"`,
     { DST: dir.copyUrl },
   );
-}
-
-function childSummary(res) {
-  return {
-    exit_code: res.code,
-    wall_ms: res.wallMs,
-    peak_rss_mb: res.peakRssMb,
-    cpu_ms: res.cpuUserMs != null ? res.cpuUserMs + (res.cpuSysMs ?? 0) : null,
-  };
-}
-
-function check(res, what) {
-  if (res.timedOut) throw new Error(`${what}: timed out`);
-  if (res.code !== 0)
-    throw new Error(`${what}: exited ${res.code ?? res.signal}\n${res.stderr.slice(-3000)}`);
 }
 
 /** The target holds the source's rows exactly (same count, same checksum of identity and fields). */
@@ -346,87 +313,17 @@ async function backlog(dir, out) {
 }
 
 async function latency(dir, out) {
-  const I = { count: S.latCount, rate_per_s: S.latRate };
-  out.latency = I;
-  let child;
-  const running = runTandem(['run', '-c', dir.cfg], {
+  out.latency = await latencyScenario({
+    cfg: dir.cfg,
     cwd: dir.dir,
-    control: (c) => {
-      child = c;
-    },
-    timeoutMs: 30 * 60_000,
+    rows: S.rows,
+    count: S.latCount,
+    rate: S.latRate,
+    pollMs: S.latPollMs,
+    writer: await dir.from.client(dir.srcUrl),
+    reader: await dir.to.client(dir.dstUrl),
+    log: (msg) => log(`I ${dir.name}: ${msg}`),
   });
-  const writer = await dir.from.client(dir.srcUrl);
-  const reader = await dir.to.client(dir.dstUrl);
-  const latencies = [];
-  const pending = new Map();
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      if (pending.size > 0) {
-        const rows = await reader.namesBySrcId([...pending.keys()]);
-        const now = performance.now();
-        for (const row of rows) {
-          const p = pending.get(Number(row.id));
-          if (p && row.name === p.name) {
-            pending.delete(Number(row.id));
-            p.resolve(now - p.committed);
-          }
-        }
-      }
-      await sleep(S.latPollMs);
-    }
-  })();
-  const write = async (id, name) => {
-    await writer.write(id, name);
-    const committed = performance.now();
-    return new Promise((resolvePromise) => {
-      pending.set(id, { name, committed, resolve: resolvePromise });
-      setTimeout(() => {
-        if (pending.get(id)?.name === name) {
-          pending.delete(id);
-          resolvePromise(null);
-        }
-      }, 30_000);
-    });
-  };
-  try {
-    log(`I ${dir.name}: waiting for the running tandem to carry a first change…`);
-    if ((await write(1, `warm ${Date.now()}`)) == null) throw new Error('no change carried within 30 s');
-    await sleep(500);
-    log(`I ${dir.name}: ${S.latCount} updates at ${S.latRate}/s…`);
-    const period = 1000 / S.latRate;
-    const start = performance.now();
-    const waits = [];
-    for (let k = 0; k < S.latCount; k++) {
-      const delay = start + k * period - performance.now();
-      if (delay > 0) await sleep(delay);
-      const id = 2 + ((k * 7919 + 13) % Math.max(1, S.rows - 1));
-      waits.push(
-        write(id, `latency ${k} ${Date.now()}`).then((ms) => {
-          if (ms != null) latencies.push(ms);
-        }),
-      );
-    }
-    I.achieved_rate_per_s = S.latCount / ((performance.now() - start) / 1000);
-    await Promise.all(waits);
-  } finally {
-    polling = false;
-    await poller;
-    await writer.end();
-    await reader.end();
-    child?.kill('SIGTERM');
-  }
-  const res = await running;
-  I.tandem = childSummary(res);
-  I.lost = S.latCount - latencies.length;
-  const sorted = latencies.sort((a, b) => a - b);
-  I.ms = {
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
-    max: sorted.at(-1),
-  };
 }
 
 // ------------------------------------------------------------------ report

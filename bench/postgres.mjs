@@ -20,7 +20,7 @@
  * Prints a table and writes bench/results/postgres.json. Exits 0 even when a
  * target is missed (the table says MISSED).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -34,13 +34,12 @@ import {
   FIELDS,
   fmtInt,
   parseRunJson,
-  percentile,
   runTandem,
-  sleep,
   sorConfigYaml,
   writesOf,
 } from './lib.mjs';
 import { report } from './postgres-report.mjs';
+import { check, childSummary, latencyScenario, timed } from './server-scenarios.mjs';
 
 const pg = createRequire(import.meta.url)('pg');
 
@@ -110,38 +109,6 @@ function config(dir, src, right) {
     sorConfigYaml({ state: `.tandem-${right.name}/state.db`, src: `"${src}"`, dst: `"${right.url}"` }),
   );
   return file;
-}
-
-/** Wall time of `cmd` run by the shell. */
-function timed(cmd, env) {
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    const child = spawn('sh', ['-c', cmd], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => {
-      if (code === 0) resolvePromise(performance.now() - started);
-      else reject(new Error(`${cmd} exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
-}
-
-function childSummary(res) {
-  return {
-    exit_code: res.code,
-    wall_ms: res.wallMs,
-    peak_rss_mb: res.peakRssMb,
-    cpu_ms: res.cpuUserMs != null ? res.cpuUserMs + (res.cpuSysMs ?? 0) : null,
-  };
-}
-
-function check(res, what) {
-  if (res.timedOut) throw new Error(`${what}: timed out`);
-  if (res.code !== 0)
-    throw new Error(`${what}: exited ${res.code ?? res.signal}\n${res.stderr.slice(-3000)}`);
 }
 
 /** Target rows and rows that differ from the source (PostgreSQL target). */
@@ -242,97 +209,29 @@ async function backlog(ctx, out) {
 }
 
 async function latency(ctx, out) {
-  const F = { count: S.latCount, rate_per_s: S.latRate };
-  out.latency = F;
-  let child;
-  const running = runTandem(['run', '-c', ctx.pgTarget.cfg], {
-    cwd: ctx.dir,
-    control: (c) => {
-      child = c;
-    },
-    timeoutMs: 30 * 60_000,
-  });
   const writer = new pg.Client({ connectionString: ctx.src });
   const reader = new pg.Client({ connectionString: ctx.pgTarget.url });
   await writer.connect();
   await reader.connect();
-  const latencies = [];
-  const lostIds = [];
-  /** Updates committed and not yet seen on the target: id → { name, committed, resolve }. */
-  const pending = new Map();
-  let polling = true;
-  // One poller for all pending updates (a query each 2 ms), so the writes keep their rate.
-  const poller = (async () => {
-    while (polling) {
-      if (pending.size > 0) {
-        const r = await reader.query(
-          'SELECT src_id::text AS id, name FROM customers WHERE src_id = ANY ($1)',
-          [[...pending.keys()]],
-        );
-        const now = performance.now();
-        for (const row of r.rows) {
-          const p = pending.get(Number(row.id));
-          if (p && row.name === p.name) {
-            pending.delete(Number(row.id));
-            p.resolve(now - p.committed);
-          }
-        }
-      }
-      await sleep(S.latPollMs);
-    }
-  })();
-  const write = async (id, name) => {
-    await writer.query('UPDATE customers SET name = $1 WHERE id = $2', [name, id]);
-    const committed = performance.now();
-    return new Promise((resolvePromise) => {
-      pending.set(id, { name, committed, resolve: resolvePromise });
-      setTimeout(() => {
-        if (pending.get(id)?.name === name) {
-          pending.delete(id);
-          lostIds.push(id);
-          resolvePromise(null);
-        }
-      }, 30_000);
-    });
-  };
-  try {
-    log('F: waiting for the running tandem to carry a first change…');
-    if ((await write(1, `warm ${Date.now()}`)) == null) throw new Error('no change carried within 30 s');
-    await sleep(500);
-    log(`F: ${S.latCount} updates at ${S.latRate}/s…`);
-    const period = 1000 / S.latRate;
-    const start = performance.now();
-    const waits = [];
-    for (let k = 0; k < S.latCount; k++) {
-      const delay = start + k * period - performance.now();
-      if (delay > 0) await sleep(delay);
-      const id = 2 + ((k * 7919 + 13) % Math.max(1, S.rows - 1));
-      waits.push(
-        write(id, `latency ${k} ${Date.now()}`).then((ms) => {
-          if (ms != null) latencies.push(ms);
-        }),
-      );
-    }
-    F.achieved_rate_per_s = S.latCount / ((performance.now() - start) / 1000);
-    await Promise.all(waits);
-  } finally {
-    polling = false;
-    await poller;
-    await writer.end();
-    await reader.end();
-    child?.kill('SIGTERM');
-  }
-  const res = await running;
-  F.tandem = childSummary(res);
-  F.lost = S.latCount - latencies.length;
-  if (lostIds.length > 0) F.lost_ids = lostIds;
-  const sorted = latencies.sort((a, b) => a - b);
-  F.ms = {
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
-    max: sorted.at(-1),
-  };
+  out.latency = await latencyScenario({
+    cfg: ctx.pgTarget.cfg,
+    cwd: ctx.dir,
+    rows: S.rows,
+    count: S.latCount,
+    rate: S.latRate,
+    pollMs: S.latPollMs,
+    writer: {
+      write: (id, name) => writer.query('UPDATE customers SET name = $1 WHERE id = $2', [name, id]),
+      end: () => writer.end(),
+    },
+    reader: {
+      namesBySrcId: async (ids) =>
+        (await reader.query('SELECT src_id::text AS id, name FROM customers WHERE src_id = ANY ($1)', [ids]))
+          .rows,
+      end: () => reader.end(),
+    },
+    log: (msg) => log(`F: ${msg}`),
+  });
 }
 
 // ------------------------------------------------------------------ main

@@ -32,6 +32,7 @@ import type {
   WriteReceipt,
   WriteResult,
 } from '../connector.js';
+import { landedKeys } from '../landed-keys.js';
 import { redactUrl } from '../url.js';
 import { preflight } from './binlog-setup.js';
 import { MysqlCapture } from './capture.js';
@@ -212,13 +213,7 @@ export class MysqlConnector implements Connector {
     return this.serially(async () => {
       const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit);
       if (polled) {
-        const landed = new Map(results.filter((r) => r.ok).map((r) => [r.ref, r as { key: string }]));
-        const inserted = ops
-          .filter((o) => o.op === 'insert' && landed.has(o.ref))
-          .map((o) => landed.get(o.ref)!.key);
-        const deleted = ops
-          .filter((o) => o.op === 'delete' && landed.has(o.ref))
-          .map((o) => (o as { key: string }).key);
+        const { inserted, deleted } = landedKeys(ops, results);
         await polled.keepOwnWrites({ schema: t.database, name: t.name }, spec, inserted, deleted);
       }
       return results;

@@ -26,6 +26,7 @@ import type {
   WriteReceipt,
   WriteResult,
 } from '../connector.js';
+import { landedKeys } from '../landed-keys.js';
 import { redactUrl } from '../url.js';
 import * as capture from './capture.js';
 import { type CaptureChoice, type ChangeDetection, chooseCapture, pollDetail } from './capture-mode.js';
@@ -176,13 +177,7 @@ export class PostgresConnector implements Connector {
     return this.serially(async () => {
       const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit);
       if (feed) {
-        const landed = new Map(results.filter((r) => r.ok).map((r) => [r.ref, r as { key: string }]));
-        const inserted = ops
-          .filter((o) => o.op === 'insert' && landed.has(o.ref))
-          .map((o) => landed.get(o.ref)!.key);
-        const deleted = ops
-          .filter((o) => o.op === 'delete' && landed.has(o.ref))
-          .map((o) => (o as { key: string }).key);
+        const { inserted, deleted } = landedKeys(ops, results);
         await keepOwnWrites(this.writer, feed, inserted, deleted);
       }
       return results;
