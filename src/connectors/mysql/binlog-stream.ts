@@ -54,8 +54,11 @@ import { keyText } from './convert.js';
 export const limits = {
   /** Entries held across all tables before the stream is paused (~150 bytes each). */
   maxHeld: 200_000,
-  /** How often an idle server says where it is (a read waits at most this long for its own filtered tail). */
-  heartbeatMs: 50,
+  /**
+   * How often an idle server says where it is: a read waits at most this long for a tail of
+   * tandem's own (filtered) writes, which every pass after a write to MariaDB has (docs/mysql-capture.md).
+   */
+  heartbeatMs: 10,
   /** No event at all (heartbeats included) for this long: the connection is taken for dead and opened again. */
   silentMs: 3_000,
   /** How long a read waits for the stream to make any progress before giving up. */
