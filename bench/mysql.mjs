@@ -44,7 +44,7 @@ import {
   textTable,
   writesOf,
 } from './lib.mjs';
-import { check, childSummary, latencyScenario, timed } from './server-scenarios.mjs';
+import { check, childSummary, latencyScenario, pgUpdates, timed } from './server-scenarios.mjs';
 
 const require = createRequire(import.meta.url);
 const pg = require('pg');
@@ -120,24 +120,7 @@ function pgSystem(admin) {
       );
       return { rows: Number(r[0].n), hash: r[0].h };
     },
-    async update(u, column, ids, perTx, round) {
-      const c = new pg.Client({ connectionString: u });
-      await c.connect();
-      const started = performance.now();
-      for (let k = 0; k < ids.length; k += perTx) {
-        await c.query('BEGIN');
-        for (let j = k; j < Math.min(ids.length, k + perTx); j++) {
-          await c.query(`UPDATE customers SET name = $1 WHERE ${column} = $2`, [
-            `Customer ${ids[j]} r${round}`,
-            ids[j],
-          ]);
-        }
-        await c.query('COMMIT');
-      }
-      const ms = performance.now() - started;
-      await c.end();
-      return ms;
-    },
+    update: pgUpdates,
     async client(u) {
       const c = new pg.Client({ connectionString: u });
       await c.connect();

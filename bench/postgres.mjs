@@ -39,7 +39,7 @@ import {
   writesOf,
 } from './lib.mjs';
 import { report } from './postgres-report.mjs';
-import { check, childSummary, latencyScenario, timed } from './server-scenarios.mjs';
+import { check, childSummary, latencyScenario, pgUpdates, timed } from './server-scenarios.mjs';
 
 const pg = createRequire(import.meta.url)('pg');
 
@@ -168,24 +168,7 @@ async function backlog(ctx, out) {
   out.backlog = E;
   const perTx = Math.max(1, Math.floor(S.updates / S.updateTx));
   const ids = Array.from({ length: S.updates }, (_, k) => 1 + Math.floor((k * S.rows) / S.updates));
-  const apply = async (url, column, round) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    const started = performance.now();
-    for (let k = 0; k < ids.length; k += perTx) {
-      await c.query('BEGIN');
-      for (let j = k; j < Math.min(ids.length, k + perTx); j++) {
-        await c.query(`UPDATE customers SET name = $1 WHERE ${column} = $2`, [
-          `Customer ${ids[j]} r${round}`,
-          ids[j],
-        ]);
-      }
-      await c.query('COMMIT');
-    }
-    const ms = performance.now() - started;
-    await c.end();
-    return ms;
-  };
+  const apply = (url, column, round) => pgUpdates(url, column, ids, perTx, round);
   log(
     `E: ${fmtInt(S.updates)} updates on the source in ${fmtInt(S.updateTx)} transactions (tandem stopped)…`,
   );

@@ -5,7 +5,10 @@
  * rate on the source, each polled for on the target).
  */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { percentile, runTandem, sleep } from './lib.mjs';
+
+const pg = createRequire(import.meta.url)('pg');
 
 /** Wall time of `cmd` run by the shell (rejects with its stderr when it fails). */
 export function timed(cmd, env) {
@@ -136,4 +139,28 @@ export async function latencyScenario(o) {
     max: sorted.at(-1),
   };
   return out;
+}
+
+/**
+ * The backlog's updates on PostgreSQL: `name` of each of `ids` (matched on
+ * `column`) set to `Customer <id> r<round>`, `perTx` to a transaction, one
+ * statement each. Resolves to the wall time in ms.
+ */
+export async function pgUpdates(url, column, ids, perTx, round) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const started = performance.now();
+  for (let k = 0; k < ids.length; k += perTx) {
+    await c.query('BEGIN');
+    for (let j = k; j < Math.min(ids.length, k + perTx); j++) {
+      await c.query(`UPDATE customers SET name = $1 WHERE ${column} = $2`, [
+        `Customer ${ids[j]} r${round}`,
+        ids[j],
+      ]);
+    }
+    await c.query('COMMIT');
+  }
+  const ms = performance.now() - started;
+  await c.end();
+  return ms;
 }

@@ -38,6 +38,7 @@
 import ZongJi from '@vlasky/zongji';
 import { TandemError } from '../../core/errors.js';
 import type { ColumnKind } from '../../core/types.js';
+import { Wakeups } from '../wakeups.js';
 import { entryPosition, type Feed, FeedDecoder, type RowOp, type Walked, walk } from './binlog-feeds.js';
 import {
   type BinlogPoint,
@@ -112,7 +113,7 @@ export class BinlogStream {
   private failures: { at: BinlogPoint; count: number } | null = null;
   /** A reader needs the log from before what is held: start again from there. */
   private restartFrom: BinlogPoint | null = null;
-  private waiters: (() => void)[] = [];
+  private readonly wakeups = new Wakeups();
   private touched = 0;
   private nextTouch: { promise: Promise<void>; resolve: () => void } | null = null;
   /** Whether the server leaves tandem's own events out of this dump (MariaDB); null before the first start. */
@@ -503,7 +504,7 @@ export class BinlogStream {
         if (this.txnStart) break;
         const at = e.position !== undefined ? Number(e.position) : end;
         this.advance({ file: fileIndex(e.binlogName as string), offset: at });
-        this.notify();
+        this.wakeups.wake();
         break;
       }
       case 'Format':
@@ -538,7 +539,7 @@ export class BinlogStream {
     if (this.failures && comparePoints(this.failures.at, at) === 0) this.failures.count++;
     else this.failures = { at: { ...at }, count: 1 };
     this.failure = err;
-    this.notify();
+    this.wakeups.wake();
   }
 
   /** The failure as the reader's CAPTURE_UNAVAILABLE, when starting again cannot get past it. */
@@ -573,7 +574,7 @@ export class BinlogStream {
     this.firstQuery = false;
     if (end !== null && end > 0) this.advance({ file: this.file, offset: end });
     if (this.decoder.touches > before) this.touch();
-    this.notify();
+    this.wakeups.wake();
   }
 
   private advance(p: BinlogPoint): void {
@@ -631,27 +632,11 @@ export class BinlogStream {
         await this.ensure();
         continue;
       }
-      await this.next(limits.heartbeatMs);
+      await this.wakeups.wait(limits.heartbeatMs);
     }
     // Caught up before a failure: what is held came before it, and the next read starts again.
     const unavailable = this.failure && this.unavailable();
     if (unavailable) throw unavailable;
-  }
-
-  private next(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private notify(): void {
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w();
   }
 
   private lost(err: Error): TandemError {

@@ -24,6 +24,7 @@
 import { LogicalReplicationService } from 'pg-logical-replication';
 import { TandemError } from '../../core/errors.js';
 import type { ColumnKind } from '../../core/types.js';
+import { Wakeups } from '../wakeups.js';
 import { type Feed, FeedDecoder, type Walked, walk } from './feeds.js';
 import { formatLsn, type Lsn, parseLsn, parsePgoutput } from './pgoutput.js';
 import { PgSession } from './session.js';
@@ -73,7 +74,7 @@ export class WalStream {
   /** A table joined (or was dropped) after streaming began: it must start again to see its past. */
   private restartDue = false;
   private readonly stale = new Set<string>();
-  private waiters: (() => void)[] = [];
+  private readonly wakeups = new Wakeups();
   /** Changes arrived since a mark (see changedSince); one promise shared by everyone waiting. */
   private touched = 0;
   private nextTouch: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -297,20 +298,20 @@ export class WalStream {
         if (end !== null && end > this.caughtUp) this.caughtUp = end;
         if (this.decoder.touches > 0) this.touch();
         if (this.decoder.held >= limits.maxHeld) this.pause();
-        if (end !== null) this.notify();
+        if (end !== null) this.wakeups.wake();
       });
       service.on('heartbeat', (lsn: string, _at: number, reply: boolean) => {
         const sent = parseLsn(lsn);
         if (sent > this.caughtUp) this.caughtUp = sent;
         // The walsender closes a connection that does not answer within wal_sender_timeout.
         if (reply) this.status(false);
-        this.notify();
+        this.wakeups.wake();
       });
       const fail = (err: Error) => {
         if (!started) return reject(err);
         if (this.service !== service) return;
         this.failure = err;
-        this.notify();
+        this.wakeups.wake();
       };
       service.on('error', fail);
       service
@@ -339,7 +340,7 @@ export class WalStream {
     while (this.caughtUp < target && !this.paused) {
       if (this.failure) throw this.lost(this.failure);
       this.status(true);
-      await this.next(20);
+      await this.wakeups.wait(20);
       if (this.caughtUp > seen) {
         seen = this.caughtUp;
         progressAt = Date.now();
@@ -348,22 +349,6 @@ export class WalStream {
       }
     }
     if (this.failure) throw this.lost(this.failure);
-  }
-
-  private next(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  private notify(): void {
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w();
   }
 
   private lost(err: Error): TandemError {
