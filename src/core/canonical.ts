@@ -43,6 +43,11 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
+/** Canonical instant text: returned as is once its calendar is checked (this runs for every value). */
+const CANONICAL_TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):([0-5]\d):([0-5]\d)(?:\.\d{0,5}[1-9])?Z$/;
+const TIMESTAMP_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
 /**
  * ISO-8601 UTC instant with microsecond precision trimmed of trailing zeros:
  * `2024-01-02T03:04:05Z`, `2024-01-02T03:04:05.25Z`.
@@ -54,21 +59,35 @@ export function normalizeTimestamp(input: string | Date | number, zone = 'UTC'):
     return normalizeTimestamp(input.toISOString());
   }
   if (typeof input === 'number') return normalizeTimestamp(new Date(input));
-  const m =
-    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
-      input.trim(),
-    );
+  const c = CANONICAL_TIMESTAMP_RE.exec(input);
+  if (c && calendarTime(c[1]!, c[2]!, c[3]!, c[4]!)) return input;
+  const m = TIMESTAMP_RE.exec(input.trim());
   if (!m) return undefined;
-  const [, y, mo, d, h = '0', mi = '0', s = '0', fracRaw = '', tz] = m;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fracRaw = '', tz] = m;
   const offsetMinutes = parseOffset(tz ?? (zone === 'UTC' ? 'Z' : zone));
   if (offsetMinutes === undefined) return undefined;
-  const micro = `${fracRaw}000000`.slice(0, 6);
+  const frac = `${fracRaw}000000`.slice(0, 6).replace(/0+$/, '');
+  const tail = `${frac ? `.${frac}` : ''}Z`;
+  // In UTC already (what servers send with a UTC session): the wall time is the answer.
+  if (offsetMinutes === 0 && Number(mi) < 60 && Number(s) < 60 && calendarTime(y!, mo!, d!, h)) {
+    return `${y}-${mo}-${d}T${h}:${mi}:${s}${tail}`;
+  }
   const ms = utcMillis(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s));
   if (ms === undefined) return undefined;
   const utc = new Date(ms - offsetMinutes * 60_000);
   const base = `${pad(utc.getUTCFullYear(), 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())}T${pad(utc.getUTCHours())}:${pad(utc.getUTCMinutes())}:${pad(utc.getUTCSeconds())}`;
-  const frac = micro.replace(/0+$/, '');
-  return `${base}${frac ? `.${frac}` : ''}Z`;
+  return `${base}${tail}`;
+}
+
+/** A real day of the (proleptic Gregorian) calendar and an hour of it, as Date counts them. */
+function calendarTime(y: string, mo: string, d: string, h: string): boolean {
+  const month = Number(mo);
+  const day = Number(d);
+  if (month < 1 || month > 12 || day < 1 || Number(h) > 23) return false;
+  if (day <= 28) return true;
+  const year = Number(y);
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
 }
 
 /** Milliseconds since the epoch for a UTC wall time; undefined for an impossible one (Feb 30, 25:00). */

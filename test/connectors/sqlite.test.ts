@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TableSpec } from '../../src/connectors/connector.js';
+import type { TableSpec, WriteOp, WriteResult } from '../../src/connectors/connector.js';
 import { SqliteConnector } from '../../src/connectors/sqlite/connector.js';
 import { sqliteKind } from '../../src/connectors/sqlite/types.js';
 import { TandemError } from '../../src/core/errors.js';
@@ -312,6 +312,66 @@ describe('sqlite connector', () => {
       const spec = await specOf(f.connector, 'rk');
       const [r] = await f.connector.write(spec, [{ op: 'update', ref: 1, key: 'a', values: { code: 'b' } }]);
       expect(r).toEqual({ ref: 1, ok: true, key: 'b' });
+    });
+  });
+
+  describe('multi-row inserts (runs of inserts into a rowid table)', () => {
+    /** Each landed op's key holds the name it was written with. */
+    const expectKeysHoldTheirRows = (table: string, names: (string | null)[], results: WriteResult[]) => {
+      const byKey = f.app.prepare(`SELECT name FROM ${table} WHERE id = ?`).pluck();
+      results.forEach((r, i) => {
+        if (r.ok) expect(byKey.get(Number(r.key))).toBe(names[i]);
+      });
+    };
+    const inserts = (names: (string | null)[]): WriteOp[] =>
+      names.map((name, i) => ({ op: 'insert', ref: i + 1, values: { name } }));
+
+    it('gives every row of a long run the key SQLite would have, after the rows already there', async () => {
+      f.app.exec("CREATE TABLE many (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO many VALUES (7, 'x')");
+      const spec = await specOf(f.connector, 'many');
+      const names = Array.from({ length: 123 }, (_, i) => `n${i}`);
+      const results = await f.connector.write(spec, inserts(names));
+      expect(results.map((r) => r.ok && r.key)).toEqual(names.map((_, i) => String(8 + i)));
+      expectKeysHoldTheirRows('many', names, results);
+      // The next row the application inserts follows on, as if tandem's had gone in one by one.
+      expect(f.app.prepare("INSERT INTO many (name) VALUES ('app') RETURNING id").pluck().get()).toBe(131);
+    });
+
+    it('never reuses a rowid of an AUTOINCREMENT table, and moves its sqlite_sequence on', async () => {
+      f.app.exec(
+        'CREATE TABLE auto (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);' +
+          "INSERT INTO auto (name) VALUES ('a'), ('b'), ('c'), ('d'); DELETE FROM auto WHERE id > 2",
+      );
+      const spec = await specOf(f.connector, 'auto');
+      const results = await f.connector.write(spec, inserts(['e', 'f', 'g']));
+      expect(results.map((r) => r.ok && r.key)).toEqual(['5', '6', '7']);
+      expect(f.app.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'auto'").pluck().get()).toBe(7);
+      expectKeysHoldTheirRows('auto', ['e', 'f', 'g'], results);
+    });
+
+    it("a row refused inside a run fails alone with SQLite's message; the others land under their keys", async () => {
+      f.app.exec('CREATE TABLE strict_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL)');
+      const spec = await specOf(f.connector, 'strict_names');
+      const names: (string | null)[] = Array.from({ length: 60 }, (_, i) => (i === 29 ? null : `n${i}`));
+      const results = await f.connector.write(spec, inserts(names));
+      expect(results.filter((r) => !r.ok)).toEqual([
+        { ref: 30, ok: false, message: expect.stringContaining('NOT NULL constraint failed') },
+      ]);
+      expect(f.app.prepare('SELECT count(*) FROM strict_names').pluck().get()).toBe(59);
+      expectKeysHoldTheirRows('strict_names', names, results);
+    });
+
+    it('a row a trigger silently skips (RAISE(IGNORE)) is reported not written; the others keep their keys', async () => {
+      f.app.exec(
+        'CREATE TABLE quiet (id INTEGER PRIMARY KEY, name TEXT);' +
+          "CREATE TRIGGER quiet_skip BEFORE INSERT ON quiet WHEN NEW.name = 'skip' BEGIN SELECT RAISE(IGNORE); END",
+      );
+      const spec = await specOf(f.connector, 'quiet');
+      const names = ['a', 'b', 'skip', 'd', 'e'];
+      const results = await f.connector.write(spec, inserts(names));
+      expect(results.map((r) => r.ok)).toEqual([true, true, false, true, true]);
+      expect(f.app.prepare('SELECT name FROM quiet ORDER BY id').pluck().all()).toEqual(['a', 'b', 'd', 'e']);
+      expectKeysHoldTheirRows('quiet', names, results);
     });
   });
 

@@ -217,6 +217,66 @@ describe('normalizeTimestamp', () => {
     expect(normalizeTimestamp('2024-02-30T00:00:00Z')).toBeUndefined();
   });
 
+  /**
+   * The Date-based reading this function had before its shortcuts for text already
+   * in UTC: every wall time goes through a Date, so the calendar is Date's.
+   */
+  function viaDate(input: string): string | undefined {
+    const m =
+      /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+        input.trim(),
+      );
+    if (!m) return undefined;
+    const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', tz = 'Z'] = m;
+    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(tz);
+    const offset = z ? (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3] ?? '0')) : 0;
+    const [Y, M, D, H, I, S] = [y, mo, d, h, mi, s].map(Number) as number[];
+    if (M! < 1 || M! > 12 || D! < 1 || H! > 23 || I! > 59 || S! > 60) return undefined;
+    const date = new Date(0);
+    date.setUTCFullYear(Y!, M! - 1, D!);
+    date.setUTCHours(H!, I!, S!, 0);
+    if (date.getUTCFullYear() !== Y || date.getUTCMonth() !== M! - 1 || date.getUTCDate() !== D)
+      return undefined;
+    const iso = new Date(date.getTime() - offset * 60_000).toISOString();
+    const micro = `${frac}000000`.slice(0, 6).replace(/0+$/, '');
+    const year = iso.startsWith('-') || iso.startsWith('+') ? iso.slice(3, 7) : iso.slice(0, 4);
+    return `${year}${iso.slice(iso.indexOf('-', 1), 19)}${micro ? `.${micro}` : ''}Z`;
+  }
+
+  it('property: the same answer as reading every wall time through a Date, valid or not', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const text = fc
+      .record({
+        // Leap-year rules are tested where they differ: centuries, 400s, and plain years.
+        y: fc
+          .oneof(
+            fc.constantFrom(1900, 2000, 2100, 2023, 2024, 400, 100, 4, 1),
+            fc.integer({ min: 1, max: 9998 }),
+          )
+          .map((n) => String(n).padStart(4, '0')),
+        mo: fc.oneof(fc.constant('02'), two(13)),
+        d: fc.oneof(fc.constantFrom('28', '29', '30', '31'), two(32)),
+        h: two(24),
+        mi: two(60),
+        s: two(61),
+        frac: fc.constantFrom('', '.5', '.250000', '.123456789', '.000001', '.'),
+        sep: fc.constantFrom('T', ' '),
+        zone: fc.constantFrom('Z', 'z', '', '+00', '+00:00', '-0000', '+02:00', '-05:30', ' Z', '+14:00'),
+        cut: fc.constantFrom('full', 'minutes', 'date'),
+      })
+      .map(({ y, mo, d, h, mi, s, frac, sep, zone, cut }) => {
+        if (cut === 'date') return `${y}-${mo}-${d}`;
+        if (cut === 'minutes') return `${y}-${mo}-${d}${sep}${h}:${mi}${zone}`;
+        return `${y}-${mo}-${d}${sep}${h}:${mi}:${s}${frac}${zone}`;
+      });
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(normalizeTimestamp(t)).toBe(viaDate(t));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   it('keeps years before 100 (Date.UTC maps 0–99 to 1900–1999)', () => {
     // An instant a database can hold (PostgreSQL, MySQL DATETIME from year 1000, SQLite text).
     expect(normalizeTimestamp('0050-06-01T00:00:00Z')).toBe('0050-06-01T00:00:00Z');

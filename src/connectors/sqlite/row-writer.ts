@@ -1,12 +1,16 @@
 /**
- * Applies single ops of one batch. Batches are mostly runs of ops with the
+ * Applies the ops of one batch. Batches are mostly runs of ops with the
  * same columns, so the last statement per op type is kept and reused while the
  * column list repeats: no SQL is built or looked up per row, and parameters
  * are bound into one array per statement, reused from row to row.
+ *
+ * A run of inserts into a rowid table goes in multi-row INSERTs (insertGroup):
+ * one statement for many rows costs SQLite far less than one per row.
  */
 import type { ColumnKind, Row } from '../../core/types.js';
 import type { TableSpec, WriteOp, WriteResult } from '../connector.js';
 import { type Native, toKeyText, toNative } from './convert.js';
+import { groupSize, nextRowid } from './rowid.js';
 import { kindOf, qi, type TableRef } from './sql.js';
 import type { Statement } from './statements.js';
 
@@ -32,6 +36,14 @@ export class RowWriter {
   private insert: Prepared | undefined;
   private update: Prepared | undefined;
   private remove: { stmt: Statement; params: Native[] } | undefined;
+  /** Multi-row inserts by column list and row count. */
+  private readonly groups = new Map<string, Prepared>();
+  /**
+   * The rowid SQLite would give the next inserted row, while only this
+   * writer's grouped inserts have inserted since it was read (undefined: read it
+   * again; null: none is left past the largest, SQLite picks them itself).
+   */
+  private nextKey: bigint | null | undefined;
 
   /**
    * `rowidKey`: the key column is the table's rowid (an INTEGER PRIMARY KEY),
@@ -53,6 +65,8 @@ export class RowWriter {
 
   apply(op: WriteOp): WriteResult {
     this.touched = false;
+    // A single op may move the table's largest rowid (an insert, a key changed by an update).
+    this.nextKey = undefined;
     switch (op.op) {
       case 'delete':
         return this.delete(op.ref, op.key);
@@ -88,6 +102,82 @@ export class RowWriter {
     }
     if (key === null) throw new Error(`the inserted row has no value in key column ${this.spec.key}`);
     return { ref, ok: true, key };
+  }
+
+  /**
+   * How many of the ops from `at` one multi-row INSERT can take: consecutive
+   * inserts with the same columns, into a rowid table, leaving the key to
+   * the table. 0 or 1: apply them one by one.
+   */
+  groupable(ops: readonly WriteOp[], at: number, skipped: (i: number) => boolean): number {
+    const first = ops[at]!;
+    if (!this.rowidKey || first.op !== 'insert' || this.spec.key in first.values) return 0;
+    if (this.nextKey === undefined) this.nextKey = nextRowid(this.prepare, this.t);
+    if (this.nextKey === null) return 0;
+    const columns = Object.keys(first.values);
+    const max = groupSize(columns.length + 1);
+    let n = 1;
+    while (n < max && at + n < ops.length && this.nextKey + BigInt(n) <= INT64_MAX) {
+      const op = ops[at + n]!;
+      if (op.op !== 'insert' || skipped(at + n) || !sameKeys(op.values, columns)) break;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Inserts `ops` (a run `groupable` just allowed) in one statement, each row with
+   * the rowid SQLite itself would have given it: the largest so far plus one
+   * (AUTOINCREMENT: never below its sqlite_sequence), counted on from row to
+   * row. The transaction holds SQLite's write lock, so no other connection
+   * inserts meanwhile. Throws when SQLite refuses the statement, or when it
+   * inserted fewer rows than asked (a trigger's RAISE(IGNORE)): the batch is
+   * then run again a row at a time, where each row gets its own outcome.
+   */
+  insertGroup(ops: readonly WriteOp[]): WriteResult[] {
+    this.touched = false;
+    const n = ops.length;
+    const values = ops.map((op) => (op as Extract<WriteOp, { op: 'insert' }>).values);
+    const columns = Object.keys(values[0]!);
+    const first = this.nextKey;
+    if (first === undefined || first === null) throw new Error('insertGroup without groupable');
+    const g = this.groupStatement(columns, n);
+    const stride = columns.length + 1;
+    for (let r = 0; r < n; r++) {
+      g.params[r * stride] = first + BigInt(r);
+      const row = values[r]!;
+      for (let c = 0; c < columns.length; c++) {
+        try {
+          g.params[r * stride + 1 + c] = toNative(row[columns[c]!] ?? null, g.kinds[c]!);
+        } catch (err) {
+          throw new Error(`column ${columns[c]}: ${(err as Error).message}`);
+        }
+      }
+    }
+    this.touched = true;
+    this.nextKey = undefined;
+    const info = g.stmt.run(g.params);
+    if (info.changes !== n) throw new Error(`${n - info.changes} of ${n} rows were not inserted`);
+    this.nextKey = first + BigInt(n);
+    return ops.map((op, r) => ({ ref: op.ref, ok: true, key: String(first + BigInt(r)) }));
+  }
+
+  private groupStatement(columns: string[], n: number): Prepared {
+    const id = `${n} ${columns.join('\u0000')}`;
+    let g = this.groups.get(id);
+    if (!g) {
+      const names = [this.keyCol, ...columns.map(qi)];
+      const row = `(${names.map(() => '?').join(', ')})`;
+      const sql = `INSERT INTO ${this.t.sql} (${names.join(', ')}) VALUES ${Array(n).fill(row).join(', ')}`;
+      g = {
+        columns,
+        kinds: columns.map((column) => kindOf(this.spec, column)),
+        params: new Array(n * names.length),
+        stmt: this.prepare(sql),
+      };
+      this.groups.set(id, g);
+    }
+    return g;
   }
 
   /** Reports the new key when the update changes it; no row (already gone) is fine: idempotent. */
@@ -145,6 +235,15 @@ export class RowWriter {
       }
     }
   }
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Whether `values` has exactly `columns`, in that order. */
+function sameKeys(values: Row, columns: string[]): boolean {
+  let i = 0;
+  for (const k in values) if (columns[i++] !== k) return false;
+  return i === columns.length;
 }
 
 function sameColumns(a: string[], b: string[]): boolean {

@@ -98,11 +98,25 @@ async function writeOnce(
  * the batch to be run again isolated.
  */
 function runDirect(p: Pass): 'done' | 'isolate' | Lost {
+  const skipped = (i: number) => p.skip.has(i);
   for (let i = 0; i < p.ops.length; i++) {
     const op = p.ops[i]!;
-    const skipped = p.skip.get(i);
-    if (skipped) {
-      p.results[i] = skipped;
+    const skippedResult = p.skip.get(i);
+    if (skippedResult) {
+      p.results[i] = skippedResult;
+      continue;
+    }
+    const n = p.writer.groupable(p.ops, i, skipped);
+    if (n > 1) {
+      try {
+        const landed = p.writer.insertGroup(p.ops.slice(i, i + n));
+        for (let r = 0; r < n; r++) p.results[i + r] = landed[r]!;
+      } catch (err) {
+        if (err instanceof TandemError || isEnvironmentError(err)) throw err;
+        // Which row SQLite refused, and whether the others would land, only a row at a time tells.
+        return 'isolate';
+      }
+      i += n - 1;
       continue;
     }
     try {
