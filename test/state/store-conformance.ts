@@ -463,6 +463,54 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.intents('s')).toEqual([]);
     });
 
+    it('a commit of many creates links every one of them with its own keys, base and times', async () => {
+      // More than one statement's worth (stores may insert links many to a statement), and a remainder.
+      const n = 123;
+      const creates = Array.from({ length: n }, (_, i) => ({
+        ref: i + 1,
+        target: 'right' as const,
+        source: 'left' as const,
+        sourceKey: `L${i}`,
+        identity: `L${i}`,
+        base: {
+          email: [`fp${i}`, `fp${i}`] as [string, string],
+          name: [`a${i}`, `b${i}`] as [string, string],
+        },
+        leftAt: i % 2 === 0 ? `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}Z` : null,
+        rightAt: null,
+      }));
+      await store.addIntent({
+        sync: 's',
+        token: 'many',
+        createdAt: '2026-01-01T00:00:00Z',
+        creates,
+        links: [],
+      });
+      // Landed out of order, and one of them not at all.
+      const landed = creates
+        .filter((c) => c.ref !== 77)
+        .reverse()
+        .map((c): [number, string] => [c.ref, `R${c.ref}`]);
+      await store.commit(commit({ linkCreates: { token: 'many', landed }, removeIntents: ['many'] }));
+      const links = await store.scanLinks('s', 0, 1000);
+      expect(links).toHaveLength(n - 1);
+      const byIdentity = new Map(links.map((l) => [l.identity, l]));
+      for (const c of creates) {
+        const l = byIdentity.get(c.identity);
+        if (c.ref === 77) {
+          expect(l).toBeUndefined();
+          continue;
+        }
+        expect(l).toMatchObject({
+          leftKey: c.sourceKey,
+          rightKey: `R${c.ref}`,
+          base: c.base,
+          leftAt: c.leftAt,
+        });
+      }
+      expect(await store.linksByKeys('s', 'right', ['R1', 'R123'])).toHaveLength(2);
+    });
+
     it('detached records: added, found per side, replaced, removed', async () => {
       await store.commit(
         commit({
