@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { LINK_STRIDE, type LinkRows, type NewLinkRow } from './sqlite-encoding.js';
+import { storedKey, storedKeyOrNull } from './sqlite-keys.js';
 import type { BatchCommit } from './store.js';
 
 export function writeCommit(
@@ -55,9 +56,9 @@ export function writeCommit(
   for (let i = 0; i < links.length; i += LINK_STRIDE) {
     // Read in place (see linksToRows for the order): no array per link.
     const id = links[i];
-    const identity = links[i + 1];
-    const leftKey = links[i + 2];
-    const rightKey = links[i + 3];
+    const identity = storedKey(links[i + 1] as string);
+    const leftKey = storedKeyOrNull(links[i + 2] as string | null);
+    const rightKey = storedKeyOrNull(links[i + 3] as string | null);
     const base = links[i + 4];
     const leftAt = links[i + 5];
     const rightAt = links[i + 6];
@@ -124,13 +125,18 @@ function insertCreated(
         const row = created[i + r]!;
         const at = r * LINK_PARAMS;
         params[at] = sync;
-        for (let c = 0; c < 6; c++) params[at + 1 + c] = row[c];
+        params[at + 1] = storedKey(row[0]);
+        params[at + 2] = storedKey(row[1]);
+        params[at + 3] = storedKey(row[2]);
+        params[at + 4] = row[3];
+        params[at + 5] = row[4];
+        params[at + 6] = row[5];
       }
       insertMany.run(params);
     }
   }
   for (; i < created.length; i++) {
     const [identity, leftKey, rightKey, base, leftAt, rightAt] = created[i]!;
-    insertLink.run(sync, identity, leftKey, rightKey, base, leftAt, rightAt);
+    insertLink.run(sync, storedKey(identity), storedKey(leftKey), storedKey(rightKey), base, leftAt, rightAt);
   }
 }

@@ -2,6 +2,7 @@
  * Versioned schema of the SQLite state store. Append a migration; never edit one
  * that has shipped. `user_version` records how far a file has come.
  */
+import { storedKeySql } from './sqlite-keys.js';
 export const MIGRATIONS: string[] = [
   `
   CREATE TABLE links (
@@ -60,5 +61,29 @@ export const MIGRATIONS: string[] = [
     pass_seq INTEGER NOT NULL DEFAULT 0,
     lag_ms INTEGER
   );
+  `,
+  // 2: link keys and identities stored as integers where they are integer text (sqlite-keys.ts).
+  `
+  CREATE TABLE links_v2 (
+    id INTEGER PRIMARY KEY,
+    sync TEXT NOT NULL,
+    identity NOT NULL,
+    left_key,
+    right_key,
+    base TEXT NOT NULL,
+    left_at TEXT,
+    right_at TEXT,
+    left_seen INTEGER NOT NULL DEFAULT 0,
+    right_seen INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sync, identity)
+  );
+  INSERT INTO links_v2
+    SELECT id, sync, ${storedKeySql('identity')}, ${storedKeySql('left_key')}, ${storedKeySql('right_key')},
+           base, left_at, right_at, left_seen, right_seen
+    FROM links;
+  DROP TABLE links;
+  ALTER TABLE links_v2 RENAME TO links;
+  CREATE INDEX links_left ON links (sync, left_key);
+  CREATE INDEX links_right ON links (sync, right_key);
   `,
 ];

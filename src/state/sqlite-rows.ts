@@ -6,6 +6,7 @@
 import type { Side } from '../core/types.js';
 import { decodeBase } from './base-text.js';
 import { decodeIntentBody } from './sqlite-encoding.js';
+import { keyText } from './sqlite-keys.js';
 import type { HistoryEntry, Intent, Link, QuarantineEntry, SyncStatus } from './store.js';
 
 /** The tables that hold a sync's rows (all of them keyed by `sync`): what `forget` empties. */
@@ -23,9 +24,10 @@ export const SYNC_TABLES = [
 export type LinkRow = {
   id: number;
   sync: string;
-  identity: string;
-  left_key: string | null;
-  right_key: string | null;
+  /** Integers where SQLite keeps them so (sqlite-keys.ts); text from PostgreSQL. */
+  identity: string | number;
+  left_key: string | number | null;
+  right_key: string | number | null;
   base: string;
   left_at: string | null;
   right_at: string | null;
@@ -36,9 +38,9 @@ export type LinkRow = {
 export const toLink = (r: LinkRow): Link => ({
   id: r.id,
   sync: r.sync,
-  identity: r.identity,
-  leftKey: r.left_key,
-  rightKey: r.right_key,
+  identity: keyText(r.identity),
+  leftKey: r.left_key === null ? null : keyText(r.left_key),
+  rightKey: r.right_key === null ? null : keyText(r.right_key),
   base: decodeBase(r.base),
   leftAt: r.left_at,
   rightAt: r.right_at,

@@ -9,6 +9,7 @@ import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
 import { writeCommit } from './sqlite-commit.js';
 import { encodeIntentBody, type LinkRows, landedLinkRows, linksToRows } from './sqlite-encoding.js';
+import { keyText, storedKeysJson } from './sqlite-keys.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import {
   type HistoryRow,
@@ -103,7 +104,7 @@ export class SqliteStateStore implements StateStore {
     if (keys.length === 0) return [];
     const rows = this.st(
       `SELECT * FROM links WHERE sync = ? AND ${keyColumn(side)} IN (SELECT value FROM json_each(?))`,
-    ).all(sync, JSON.stringify(keys)) as LinkRow[];
+    ).all(sync, storedKeysJson(keys)) as LinkRow[];
     return rows.map(toLink);
   }
 
@@ -118,8 +119,8 @@ export class SqliteStateStore implements StateStore {
     const rows = this.st(
       `SELECT id, ${col} AS k, ${side === 'left' ? 'left_seen' : 'right_seen'} AS seen FROM links
        WHERE sync = ? AND ${col} IN (SELECT value FROM json_each(?))`,
-    ).all(sync, JSON.stringify(keys)) as { id: number; k: string; seen: number }[];
-    for (const r of rows) out.set(r.k, { id: r.id, seen: r.seen });
+    ).all(sync, storedKeysJson(keys)) as { id: number; k: string | number; seen: number }[];
+    for (const r of rows) out.set(keyText(r.k), { id: r.id, seen: r.seen });
     return out;
   }
 
@@ -127,7 +128,7 @@ export class SqliteStateStore implements StateStore {
     if (identities.length === 0) return [];
     const rows = this.st(
       'SELECT * FROM links WHERE sync = ? AND identity IN (SELECT value FROM json_each(?))',
-    ).all(sync, JSON.stringify(identities)) as LinkRow[];
+    ).all(sync, storedKeysJson(identities)) as LinkRow[];
     return rows.map(toLink);
   }
 
@@ -170,7 +171,7 @@ export class SqliteStateStore implements StateStore {
     const col = side === 'left' ? 'left_seen' : 'right_seen';
     this.st(
       `UPDATE links SET ${col} = ? WHERE sync = ? AND id <= ? AND ${keyColumn(side)} IN (SELECT value FROM json_each(?))`,
-    ).run(pass, sync, maxId, JSON.stringify(keys));
+    ).run(pass, sync, maxId, storedKeysJson(keys));
   }
 
   async unseenLinks(

@@ -561,13 +561,20 @@ describe('run (continuous)', () => {
     try {
       await eventually(() => byExt(ws, RIGHT, 'C-0').length === 1, 20_000);
 
-      insert(ws, RIGHT, { ext: 'C-1', title: 'made on right', price: 2 });
-      const created = await eventually(() => byExt(ws, LEFT, 'C-1').length === 1, 1000);
-      expect(created).toBeLessThan(1000);
-
-      update(ws, LEFT, byExt(ws, LEFT, 'C-0')[0]!.id, { title: 'edited on left' });
-      const updated = await eventually(() => byExt(ws, RIGHT, 'C-0')[0]!.title === 'edited on left', 1000);
-      expect(updated).toBeLessThan(1000);
+      // Three of each, and their medians, so one hiccup of a loaded machine does not decide it.
+      const created: number[] = [];
+      const updated: number[] = [];
+      for (let i = 1; i <= 3; i++) {
+        insert(ws, RIGHT, { ext: `C-${i}`, title: 'made on right', price: 2 });
+        created.push(await eventually(() => byExt(ws, LEFT, `C-${i}`).length === 1, 5000));
+        update(ws, LEFT, byExt(ws, LEFT, 'C-0')[0]!.id, { title: `edited on left ${i}` });
+        updated.push(
+          await eventually(() => byExt(ws, RIGHT, 'C-0')[0]!.title === `edited on left ${i}`, 5000),
+        );
+      }
+      const median = (ms: number[]) => [...ms].sort((a, b) => a - b)[1]!;
+      expect(median(created), `created, ms: ${created.join(', ')}`).toBeLessThan(1000);
+      expect(median(updated), `updated, ms: ${updated.join(', ')}`).toBeLessThan(1000);
     } finally {
       const res = await run.stop();
       expect(res.code, res.stderr).toBe(0);

@@ -109,14 +109,18 @@ describe('PostgreSQL (system of record) ↔ SQLite', () => {
     runOnce(ws);
     const run = ws.startRun();
     try {
-      // Let the loop start and go idle.
-      await eventually(() => run.pid > 0, 2000);
-      await new Promise((r) => setTimeout(r, 500));
-      const committed = Date.now();
-      await pg.app.query("UPDATE customers SET name = 'Ann live' WHERE id = 1");
-      const waited = await eventually(() => crmRows()[0]?.full_name === 'Ann live', 5000, 10);
-      expect(Date.now() - committed).toBeLessThan(1000);
-      expect(waited).toBeLessThan(1000);
+      // Once it streams (the first pass of a run is a look at both sides).
+      await pg.app.query("UPDATE customers SET name = 'warm' WHERE id = 1");
+      await eventually(() => crmRows()[0]?.full_name === 'warm', 10_000);
+      const took: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const committed = Date.now();
+        await pg.app.query('UPDATE customers SET name = $1 WHERE id = 1', [`Ann live ${i}`]);
+        await eventually(() => crmRows()[0]?.full_name === `Ann live ${i}`, 5000, 5);
+        took.push(Date.now() - committed);
+      }
+      // The median, so one hiccup of a loaded machine does not decide it.
+      expect(took.sort((a, b) => a - b)[2], `commit to visible, ms: ${took.join(', ')}`).toBeLessThan(1000);
     } finally {
       const r = await run.stop();
       expect(r.code, r.stderr).toBe(0);

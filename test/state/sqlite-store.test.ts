@@ -7,7 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/state/sqlite-migrations.js';
 import { SqliteStateStore } from '../../src/state/sqlite-store.js';
+import { emptyCommit } from '../../src/state/store.js';
 import { storeConformance } from './store-conformance.js';
 
 storeConformance('sqlite', {
@@ -26,4 +29,76 @@ storeConformance('sqlite', {
       },
     };
   },
+});
+
+describe('a state file from before integer link keys (schema version 1)', () => {
+  const KEYS = [
+    '0',
+    '7',
+    '10',
+    '-5',
+    '123456789012345',
+    '1234567890123456',
+    '007',
+    '-0',
+    '1e3',
+    ' 8',
+    'abc',
+    '',
+  ];
+
+  it('is migrated: every link is found by its keys and identity, read back as the same text, and stays unique', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-state-v1-'));
+    const path = join(dir, 'state.db');
+    try {
+      const db = new Database(path);
+      db.exec(MIGRATIONS[0]!);
+      db.pragma('user_version = 1');
+      const insert = db.prepare(
+        `INSERT INTO links (sync, identity, left_key, right_key, base) VALUES ('s', ?, ?, ?, '{"f":"x"}')`,
+      );
+      // Identity and left key the same text (SOR mode); the right key another text.
+      for (const [i, k] of KEYS.entries()) insert.run(k, k, `r${i}`);
+      db.close();
+
+      const store = await SqliteStateStore.open(path);
+      try {
+        for (const [i, k] of KEYS.entries()) {
+          const [byLeft] = await store.linksByKeys('s', 'left', [k]);
+          expect(byLeft).toMatchObject({ identity: k, leftKey: k, rightKey: `r${i}` });
+          expect(await store.linksByIdentities('s', [k])).toHaveLength(1);
+        }
+        // Integer text is stored as an integer now; anything else stays text.
+        const raw = new Database(path, { readonly: true });
+        const types = raw.prepare('SELECT left_key, typeof(left_key) AS t FROM links').all() as {
+          left_key: unknown;
+          t: string;
+        }[];
+        raw.close();
+        const integers = types.filter((r) => r.t === 'integer').map((r) => String(r.left_key));
+        expect(integers.sort()).toEqual(['-5', '0', '10', '123456789012345', '7']);
+        // A second link with an identity already there (in either spelling) is still refused.
+        await expect(
+          store.commit({
+            ...emptyCommit('s'),
+            upsertLinks: [
+              {
+                sync: 's',
+                identity: '10',
+                leftKey: 'x',
+                rightKey: 'y',
+                base: {},
+                leftAt: null,
+                rightAt: null,
+              },
+            ],
+          }),
+        ).rejects.toThrow(/UNIQUE/);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
