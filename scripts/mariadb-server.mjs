@@ -100,20 +100,36 @@ export async function startMariaDbServer(options = {}) {
       '',
     ].join('\n'),
   );
-  try {
-    execFileSync(
-      INSTALL_BIN,
-      [
-        `--defaults-file=${cnf}`,
-        '--auth-root-authentication-method=normal',
-        '--skip-test-db',
-        ...(asRoot ? ['--user=mysql'] : []),
-      ],
-      { stdio: 'pipe' },
-    );
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`mariadb-install-db failed: ${err.message}\n${err.stderr ?? ''}`);
+  // Bootstrapping once failed in CI on a loaded machine, and never again by hand: it is tried a
+  // second time on a fresh data directory, and a failure says what the server logged.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync(
+        INSTALL_BIN,
+        [
+          `--defaults-file=${cnf}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          ...(asRoot ? ['--user=mysql'] : []),
+        ],
+        { stdio: 'pipe' },
+      );
+      break;
+    } catch (err) {
+      const said = [err.stdout, err.stderr, existsSync(log) ? readFileSync(log) : '']
+        .map((b) => String(b ?? '').trim())
+        .filter(Boolean)
+        .join('\n')
+        .slice(-4000);
+      if (attempt < 2) {
+        process.stderr.write(`mariadb-install-db failed (${err.message}); trying once more:\n${said}\n`);
+        rmSync(data, { recursive: true, force: true });
+        rmSync(log, { force: true });
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`mariadb-install-db failed twice: ${err.message}\n${said}`);
+    }
   }
 
   let child;
