@@ -10,7 +10,7 @@
 import type { ColumnKind, Row } from '../../core/types.js';
 import type { TableSpec, WriteOp, WriteResult } from '../connector.js';
 import { type Native, toKeyText, toNative } from './convert.js';
-import { groupSize, nextRowid } from './rowid.js';
+import { groupSize } from './rowid.js';
 import { kindOf, qi, type TableRef } from './sql.js';
 import type { Statement } from './statements.js';
 
@@ -54,6 +54,8 @@ export class RowWriter {
     private readonly spec: TableSpec,
     private readonly t: TableRef,
     private readonly rowidKey: boolean,
+    /** The rowid SQLite would give the next row (rowid.ts nextRowid), asked once per run of inserts. */
+    private readonly nextRowid: () => bigint | null,
   ) {
     this.keyKind = kindOf(spec, spec.key);
     this.keyCol = qi(spec.key);
@@ -112,7 +114,7 @@ export class RowWriter {
   groupable(ops: readonly WriteOp[], at: number, skipped: (i: number) => boolean): number {
     const first = ops[at]!;
     if (!this.rowidKey || first.op !== 'insert' || this.spec.key in first.values) return 0;
-    if (this.nextKey === undefined) this.nextKey = nextRowid(this.prepare, this.t);
+    if (this.nextKey === undefined) this.nextKey = this.nextRowid();
     if (this.nextKey === null) return 0;
     const columns = Object.keys(first.values);
     const max = groupSize(columns.length + 1);

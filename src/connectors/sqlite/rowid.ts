@@ -3,7 +3,7 @@
  * would give the next row, and how many rows one statement may carry.
  */
 import { qi, type TableRef } from './sql.js';
-import type { Statement } from './statements.js';
+import type { Statements } from './statements.js';
 
 /** Rows per multi-row INSERT: past a few dozen, longer statements save nothing more. */
 const GROUP_ROWS = 50;
@@ -21,17 +21,14 @@ export function groupSize(paramsPerRow: number): number {
  * AUTOINCREMENT (a rowid once used is not reused). Null once the largest is
  * the largest possible: SQLite then picks unused rowids at random.
  */
-export function nextRowid(prepare: (sql: string) => Statement, t: TableRef): bigint | null {
-  const max = (prepare(`SELECT max(rowid) FROM ${t.sql}`).get() as unknown[])[0];
-  let last = max === null ? 0n : BigInt(max as bigint);
-  const seqTable = `${qi(t.schema)}.sqlite_sequence`;
-  const hasSeq = prepare(
-    `SELECT 1 FROM ${qi(t.schema)}.sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'`,
-  ).get();
-  if (hasSeq !== undefined) {
-    const seq = prepare(`SELECT seq FROM ${seqTable} WHERE name = ? COLLATE NOCASE`).get(t.name) as
-      | unknown[]
-      | undefined;
+export function nextRowid(q: Statements, t: TableRef): bigint | null {
+  const max = q.get(`SELECT max(rowid) FROM ${t.sql}`)?.[0];
+  let last = max === null || max === undefined ? 0n : BigInt(max as bigint);
+  if (q.exists(t.schema, 'table', 'sqlite_sequence')) {
+    const seq = q.get(
+      `SELECT seq FROM ${qi(t.schema)}.sqlite_sequence WHERE name = ? COLLATE NOCASE`,
+      t.name,
+    );
     if (seq && seq[0] !== null && BigInt(seq[0] as bigint) > last) last = BigInt(seq[0] as bigint);
   }
   return last >= 2n ** 63n - 1n ? null : last + 1n;

@@ -23,6 +23,7 @@
 import { TandemError } from '../../core/errors.js';
 import type { TableSpec, WriteOp, WriteReceipt, WriteResult } from '../connector.js';
 import { RowWriter } from './row-writer.js';
+import { nextRowid } from './rowid.js';
 import { CREATED, errorMessage, isEnvironmentError, qi, type TableRef, WRITER } from './sql.js';
 import type { Statement, Statements } from './statements.js';
 
@@ -75,7 +76,7 @@ async function writeOnce(
     if (flagged) q.run(`UPDATE ${qi(t.schema)}.${WRITER} SET active = 1`);
     if (receipt !== undefined) ensureCreatedTable(q, t.schema);
     const prepare = (sql: string) => prepareForWrite(q, sql, spec.table);
-    const writer = new RowWriter(prepare, spec, t, isRowidKey(q, t, spec.key));
+    const writer = new RowWriter(prepare, spec, t, isRowidKey(q, t, spec.key), () => nextRowid(q, t));
     const pass: Pass = { q, writer, ops, skip, results: new Array(ops.length) };
 
     const outcome = isolated ? runIsolated(pass) : runDirect(pass);
