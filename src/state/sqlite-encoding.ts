@@ -137,6 +137,29 @@ function fieldBase(raw: Stored, flat: FlatValue[], i: number, f: number): [strin
   return typeof v === 'string' ? [v, v] : v;
 }
 
+/**
+ * A commit's landed creates ([ref, new key] pairs) as one JSON text of a flat
+ * array, for the trip to the store's thread: a string crosses about ten times
+ * faster than five hundred small arrays (which cost the engine's thread half a
+ * millisecond per batch).
+ */
+export function landedToText(landed: [number, string][]): string {
+  const flat: (number | string)[] = new Array(landed.length * 2);
+  let i = 0;
+  for (const [ref, key] of landed) {
+    flat[i++] = ref;
+    flat[i++] = key;
+  }
+  return JSON.stringify(flat);
+}
+
+export function landedFromText(text: string): [number, string][] {
+  const flat = JSON.parse(text) as (number | string)[];
+  const landed: [number, string][] = new Array(flat.length / 2);
+  for (let i = 0; i < flat.length; i += 2) landed[i / 2] = [flat[i] as number, flat[i + 1] as string];
+  return landed;
+}
+
 /** A link to insert: identity, leftKey, rightKey, encoded base, leftAt, rightAt. */
 export type NewLinkRow = readonly [string, string, string, string, string | null, string | null];
 

@@ -15,17 +15,23 @@
 /** Integer text that reads back as the same text: no sign on zero, no leading zeros, ≤ 15 digits (exact as a double). */
 const INTEGER_KEY = /^(?:0|-?[1-9]\d{0,14})$/;
 
-export function storedKey(key: string): string | number {
-  return INTEGER_KEY.test(key) ? Number(key) : key;
+/**
+ * The value bound for a key. A bigint, because better-sqlite3 binds every JS
+ * number as a REAL: 8 bytes a key where an INTEGER takes 1 to 6, and not the
+ * form migration 2 gives. (Read back, an INTEGER arrives as a JS number, which
+ * `keyText` turns into the same text; ≤ 15 digits keeps that exact.)
+ */
+export function storedKey(key: string): string | bigint {
+  return INTEGER_KEY.test(key) ? BigInt(key) : key;
 }
 
-export function storedKeyOrNull(key: string | null): string | number | null {
+export function storedKeyOrNull(key: string | null): string | bigint | null {
   return key === null ? null : storedKey(key);
 }
 
-/** Keys as the JSON array `json_each` unnests, each in its stored form. */
+/** Keys as the JSON array `json_each` unnests, each in its stored form (a JSON integer is an INTEGER there). */
 export function storedKeysJson(keys: readonly string[]): string {
-  return JSON.stringify(keys.map(storedKey));
+  return JSON.stringify(keys.map((k) => (INTEGER_KEY.test(k) ? Number(k) : k)));
 }
 
 /** A stored key back as the key's text. */

@@ -8,7 +8,13 @@ import Database from 'better-sqlite3';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
 import { writeCommit } from './sqlite-commit.js';
-import { encodeIntentBody, type LinkRows, landedLinkRows, linksToRows } from './sqlite-encoding.js';
+import {
+  encodeIntentBody,
+  type LinkRows,
+  landedFromText,
+  landedLinkRows,
+  linksToRows,
+} from './sqlite-encoding.js';
 import { keyText, storedKeysJson } from './sqlite-keys.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import {
@@ -356,8 +362,15 @@ export class SqliteStateStore implements StateStore {
     this.commitRows(b, linksToRows(b.upsertLinks));
   }
 
-  /** commit with the links already encoded (by WorkerStateStore, on the engine's thread); `upsertLinks` is ignored. */
-  commitRows(b: Omit<BatchCommit, 'upsertLinks'>, links: LinkRows): void {
+  /**
+   * commit with the links already encoded (by WorkerStateStore, on the engine's
+   * thread); `upsertLinks` is ignored, and `landedText` (landedToText), when
+   * given, stands for `linkCreates.landed`.
+   */
+  commitRows(b: Omit<BatchCommit, 'upsertLinks'>, links: LinkRows, landedText?: string): void {
+    if (landedText !== undefined && b.linkCreates) {
+      b = { ...b, linkCreates: { token: b.linkCreates.token, landed: landedFromText(landedText) } };
+    }
     this.db.transaction(() => {
       const created = b.linkCreates?.landed.length ? this.createdLinks(b.sync, b.linkCreates) : [];
       writeCommit((sql) => this.st(sql), b, links, created);

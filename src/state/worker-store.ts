@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Side } from '../core/types.js';
 import { CheckpointerOnDemand } from '../sqlite/checkpointer.js';
-import { encodeIntentBody, linksToRows } from './sqlite-encoding.js';
+import { encodeIntentBody, landedToText, linksToRows } from './sqlite-encoding.js';
 import { SqliteStateStore } from './sqlite-store.js';
 import type {
   BatchCommit,
@@ -185,9 +185,15 @@ export class WorkerStateStore implements StateStore {
     return this.call('setStatus', sync, patch);
   }
   commit(batch: BatchCommit): Promise<void> {
-    const { upsertLinks, ...rest } = batch;
-    this.checkpoints.wrote(upsertLinks.length + (batch.linkCreates?.landed.length ?? 0));
-    return this.call('commitRows', rest, linksToRows(upsertLinks));
+    const { upsertLinks, linkCreates, ...rest } = batch;
+    this.checkpoints.wrote(upsertLinks.length + (linkCreates?.landed.length ?? 0));
+    if (!linkCreates) return this.call('commitRows', rest, linksToRows(upsertLinks));
+    return this.call(
+      'commitRows',
+      { ...rest, linkCreates: { token: linkCreates.token, landed: [] } },
+      linksToRows(upsertLinks),
+      landedToText(linkCreates.landed),
+    );
   }
   forget(sync: string): Promise<void> {
     return this.call('forget', sync);

@@ -102,3 +102,69 @@ describe('a state file from before integer link keys (schema version 1)', () => 
     }
   });
 });
+
+describe('link keys in the state file', () => {
+  it('are stored as INTEGERs when they are integer text, whether saved as links or linked from an intent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-state-keys-'));
+    const path = join(dir, 'state.db');
+    try {
+      const store = await SqliteStateStore.open(path);
+      try {
+        await store.commit({
+          ...emptyCommit('s'),
+          upsertLinks: [
+            {
+              sync: 's',
+              identity: '41',
+              leftKey: '41',
+              rightKey: 'r41',
+              base: {},
+              leftAt: null,
+              rightAt: null,
+            },
+          ],
+        });
+        await store.addIntent({
+          sync: 's',
+          token: 't1',
+          createdAt: '2026-01-01T00:00:00.000Z',
+          links: [],
+          creates: [
+            {
+              ref: 1,
+              target: 'right',
+              source: 'left',
+              sourceKey: '42',
+              identity: '42',
+              base: { f: ['a', 'a'] },
+              leftAt: null,
+              rightAt: null,
+            },
+          ],
+        });
+        await store.commit({
+          ...emptyCommit('s'),
+          removeIntents: ['t1'],
+          linkCreates: { token: 't1', landed: [[1, '9000000000']] },
+        });
+        const raw = new Database(path, { readonly: true });
+        const types = raw
+          .prepare(
+            'SELECT typeof(identity) AS i, typeof(left_key) AS l, typeof(right_key) AS r FROM links ORDER BY id',
+          )
+          .all();
+        raw.close();
+        expect(types).toEqual([
+          { i: 'integer', l: 'integer', r: 'text' },
+          { i: 'integer', l: 'integer', r: 'integer' },
+        ]);
+        const [created] = await store.linksByKeys('s', 'right', ['9000000000']);
+        expect(created).toMatchObject({ identity: '42', leftKey: '42', rightKey: '9000000000' });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
