@@ -4,6 +4,7 @@
  * the reason in `status`; the others go on.
  */
 import { EXIT, TandemError } from '../core/errors.js';
+import { claimTables } from '../engine/claim.js';
 import type { SyncContext } from '../engine/context.js';
 import { guardMessage } from '../engine/guard.js';
 import { type PassResult, runPass } from '../engine/pass.js';
@@ -48,6 +49,7 @@ export async function passCommand(rt: Runtime, syncs: string[], opts: PassComman
           ctx = (await syncContext(rt, name)).ctx;
           contexts.set(name, ctx);
           if (!opts.dryRun) {
+            await claimTables(ctx);
             for (const side of ['left', 'right'] as const) {
               await ctx.connectors[side].installCapture(ctx.model[side].spec);
             }

@@ -24,6 +24,15 @@ export interface TableSpec {
   updatedAt?: string;
 }
 
+/** Who captures a table's changes: one tandem state, and the sync in it. */
+export interface CaptureClaim {
+  /** The state store's id (StateStore.instanceId). */
+  owner: string;
+  /** Where that state is kept (its description), for the message another state gets. */
+  state: string;
+  sync: string;
+}
+
 export type WriteOp =
   /** Insert; the result carries the new record's key. */
   | { op: 'insert'; ref: number; values: Row }
@@ -112,6 +121,15 @@ export interface Connector {
   readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>>;
   forgetReceipts(spec: TableSpec, tokens: string[]): Promise<void>;
 
+  /**
+   * Claims the table's capture for one tandem state, before capture is
+   * installed or read (idempotent for the same owner). Capture data is let go
+   * of once its consumer has saved it (pruned, acknowledged), so a second
+   * state reading the same table would lose what the first let go of: a claim
+   * by another owner fails with CAPTURE_CLAIMED, naming it. `removeCapture`
+   * lifts the claim.
+   */
+  claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void>;
   /** Installs change capture for the table (idempotent). */
   installCapture(spec: TableSpec): Promise<void>;
   captureStatus(spec: TableSpec): Promise<CaptureStatus>;

@@ -32,6 +32,10 @@ export const ERROR_CODES = {
     exit: EXIT.connection,
     doc: 'Change capture cannot be set up: a server setting or a right of the connecting role is missing.',
   },
+  CAPTURE_CLAIMED: {
+    exit: EXIT.connection,
+    doc: 'Another tandem state already captures changes of this table; two would each let go of changes the other has not read.',
+  },
   TABLE_UNSUPPORTED: {
     exit: EXIT.connection,
     doc: 'A configured table cannot be synced safely as it is (e.g. a storage engine without transactions).',

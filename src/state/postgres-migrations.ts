@@ -77,6 +77,11 @@ export const MIGRATIONS: ((s: string) => string)[] = [
     lag_ms bigint
   );
   `,
+  // 2: the state's own id, which the tables it captures are claimed under (Connector.claimCapture).
+  (s) => `
+  CREATE TABLE ${s}.meta (key text PRIMARY KEY, value text NOT NULL);
+  INSERT INTO ${s}.meta (key, value) VALUES ('instance', replace(gen_random_uuid()::text, '-', ''));
+  `,
 ];
 
 /**

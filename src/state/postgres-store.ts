@@ -144,6 +144,11 @@ export class PostgresStateStore implements StateStore {
     ]);
   }
 
+  async instanceId(): Promise<string> {
+    return (await this.one<{ value: string }>(`SELECT value FROM ${this.s}.meta WHERE key = 'instance'`, []))
+      .value;
+  }
+
   async countLinks(sync: string): Promise<number> {
     return (
       await this.one<{ n: number }>(`SELECT count(*) AS n FROM ${this.s}.links WHERE sync = $1`, [sync])

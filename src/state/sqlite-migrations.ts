@@ -86,4 +86,9 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX links_left ON links (sync, left_key);
   CREATE INDEX links_right ON links (sync, right_key);
   `,
+  // 3: the state's own id, which the tables it captures are claimed under (Connector.claimCapture).
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(16))));
+  `,
 ];

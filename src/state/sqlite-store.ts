@@ -147,6 +147,10 @@ export class SqliteStateStore implements StateStore {
     return rows.map(toLink);
   }
 
+  async instanceId(): Promise<string> {
+    return (this.st("SELECT value FROM meta WHERE key = 'instance'").get() as { value: string }).value;
+  }
+
   async countLinks(sync: string): Promise<number> {
     return (this.st('SELECT count(*) AS n FROM links WHERE sync = ?').get(sync) as { n: number }).n;
   }

@@ -174,6 +174,12 @@ export interface StateStore {
   /** Keyset page of a sync's links by id. */
   scanLinks(sync: string, afterId: number, limit: number): Promise<Link[]>;
   countLinks(sync: string): Promise<number>;
+  /**
+   * This state's own id, made when the state was: the tables it captures are
+   * claimed under it (Connector.claimCapture), so a second state syncing the
+   * same table is refused rather than left to lose changes.
+   */
+  instanceId(): Promise<string>;
   maxLinkId(sync: string): Promise<number>;
   /** True when the sync has no links, detachments, holds or intents (before its first sync). */
   isFresh(sync: string): Promise<boolean>;

@@ -118,6 +118,9 @@ export class WorkerStateStore implements StateStore {
   scanLinks(sync: string, afterId: number, limit: number): Promise<Link[]> {
     return this.call('scanLinks', sync, afterId, limit);
   }
+  instanceId(): Promise<string> {
+    return this.call('instanceId');
+  }
   countLinks(sync: string): Promise<number> {
     return this.call('countLinks', sync);
   }

@@ -682,5 +682,29 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       expect((await c.readReceipts(spec, ['tok-b'])).size).toBe(0);
       await c.teardown();
     });
+
+    test('capture: one tandem state claims a table; another is refused, naming it, until removeCapture', async () => {
+      const spec = await captureTable();
+      const a = { owner: 'aaaa1111', state: 'sqlite:/srv/a/state.db', sync: 'customers' };
+      const b = { owner: 'bbbb2222', state: 'sqlite:/srv/b/state.db', sync: 'clients' };
+      await c.claimCapture(spec, a);
+      // The same state again (every run claims): nothing changes.
+      await c.claimCapture(spec, a);
+      const refused = (await c.claimCapture(spec, b).then(
+        () => null,
+        (e: unknown) => e,
+      )) as { code?: string; message?: string; fix?: string } | null;
+      expect(refused?.code).toBe('CAPTURE_CLAIMED');
+      expect(refused?.message).toContain('sync customers');
+      expect(refused?.message).toContain('sqlite:/srv/a/state.db');
+      expect(refused?.message).toContain('aaaa1111');
+      expect(refused?.fix).toContain('tandem teardown');
+      // removeCapture (what teardown does) lifts the claim: the other state may claim it now.
+      await c.removeCapture(spec);
+      await c.claimCapture(spec, b);
+      await expect(c.claimCapture(spec, a)).rejects.toMatchObject({ code: 'CAPTURE_CLAIMED' });
+      await c.removeCapture(spec);
+      await c.teardown();
+    });
   });
 }

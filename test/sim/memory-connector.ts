@@ -10,7 +10,9 @@
  * Everything here is synchronous inside each call: a crash injected around a
  * call lands either before the call had any effect or after all of it.
  */
+import { claimedError, type StoredClaim } from '../../src/connectors/claims.js';
 import type {
+  CaptureClaim,
   CaptureStatus,
   ChangeBatch,
   Connector,
@@ -73,6 +75,8 @@ export function matchText(v: Canonical | undefined): string | null {
 export class MemoryDatabase {
   readonly name: string;
   private readonly tables = new Map<string, Table>();
+  /** Capture claims per table (Connector.claimCapture), kept with the database as a real one keeps them. */
+  readonly claims = new Map<string, StoredClaim>();
   private readonly log: LogEntry[] = [];
   /** Highest sequence number ever issued (never goes back, even after pruning). */
   private seq = 0;
@@ -395,6 +399,12 @@ export class MemoryConnector implements Connector {
     return this.db.table(table).created.size;
   }
 
+  async claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    const held = this.db.claims.get(spec.table);
+    if (!held) this.db.claims.set(spec.table, { ...claim, at: new Date(0).toISOString() });
+    else if (held.owner !== claim.owner) throw claimedError(spec.table, this.description, claim, held);
+  }
+
   async installCapture(spec: TableSpec): Promise<void> {
     this.capturing.add(spec.table);
   }
@@ -431,6 +441,7 @@ export class MemoryConnector implements Connector {
 
   async removeCapture(spec: TableSpec): Promise<void> {
     this.capturing.delete(spec.table);
+    this.db.claims.delete(spec.table);
     this.db.prune(spec.table, this.db.position());
     this.db.table(spec.table).created.clear();
   }

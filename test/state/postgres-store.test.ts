@@ -90,6 +90,7 @@ describe('postgres state store', () => {
       'history',
       'intents',
       'links',
+      'meta',
       'migrations',
       'quarantine',
       'retry',

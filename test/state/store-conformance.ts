@@ -112,6 +112,20 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       });
     });
 
+    it('has an id of its own, kept when opened again, and another state has another', async () => {
+      const id = await store.instanceId();
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      expect(await (await reopen(store)).instanceId()).toBe(id);
+      const other = await factory.location();
+      try {
+        const st = await other.open();
+        expect(await st.instanceId()).not.toBe(id);
+        await st.close();
+      } finally {
+        await other.cleanup();
+      }
+    });
+
     it('a commit saves new links with increasing ids, found by key, identity and id', async () => {
       const a = { ...newLink('a', '1', '10'), leftAt: '2026-01-01T00:00:00Z' };
       const b = newLink('b', '2', null, { email: ['sx', 'sy'] });

@@ -22,6 +22,7 @@
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
 import type {
+  CaptureClaim,
   CaptureLag,
   CaptureStatus,
   ChangeBatch,
@@ -45,6 +46,7 @@ import {
   unregister,
 } from './capture-registry.js';
 import { CaptureSql } from './capture-sql.js';
+import { claimCapture, dropClaimsIfEmpty, releaseClaim } from './claims.js';
 import { introspectTable } from './introspect.js';
 import { OWN_WRITES_SQL, OWN_WRITES_UNSUPPORTED_ERRNOS } from './own-writes.js';
 import { isPollPosition, MysqlPollCapture } from './poll.js';
@@ -266,6 +268,11 @@ export class MysqlConnector implements Connector {
     return [binlog ? this.captureOf() : this.pollingOf(), { schema: t.database, name: t.name }, binlog];
   }
 
+  async claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    const ref = await this.table(spec.table);
+    await this.serially(() => claimCapture(this.writer, ref, claim, this.description));
+  }
+
   async installCapture(spec: TableSpec): Promise<void> {
     const [c, t, binlog] = await this.withCapture(spec);
     await c.installCapture(t, spec);
@@ -380,6 +387,7 @@ export class MysqlConnector implements Connector {
     await this.serially(async () => {
       await unregister(this.writer, ref);
       await forgetAllReceipts(this.writer, ref);
+      await releaseClaim(this.writer, ref);
     });
   }
 
@@ -395,6 +403,7 @@ export class MysqlConnector implements Connector {
       for (const ref of dbs.values()) {
         await dropRegistryIfEmpty(this.writer, ref.database);
         await dropReceipts(this.writer, ref);
+        await dropClaimsIfEmpty(this.writer, ref.database);
       }
     });
   }

@@ -16,6 +16,7 @@
 import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
 import type {
+  CaptureClaim,
   CaptureLag,
   CaptureStatus,
   ChangeBatch,
@@ -31,6 +32,7 @@ import { redactUrl } from '../url.js';
 import * as capture from './capture.js';
 import { type CaptureChoice, type ChangeDetection, chooseCapture, pollDetail } from './capture-mode.js';
 import * as setup from './capture-setup.js';
+import { claimCapture, dropClaimsIfEmpty, releaseClaim } from './claims.js';
 import { introspectTable, relationOid } from './introspect.js';
 import { tagSession } from './origin.js';
 import type { Lsn } from './pgoutput.js';
@@ -225,6 +227,11 @@ export class PostgresConnector implements Connector {
     return feedOf(this.reader, await this.table(spec.table), spec, c.method);
   }
 
+  async claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    const t = await this.table(spec.table);
+    await this.serially(() => claimCapture(this.writer, t, claim, this.description));
+  }
+
   async installCapture(spec: TableSpec): Promise<void> {
     const t = await this.table(spec.table);
     const feed = await this.feed(spec);
@@ -342,6 +349,7 @@ export class PostgresConnector implements Connector {
       await removeFeeds(this.writer, t);
       const moved = await setup.removeCapture(this.writer, t, names);
       await forgetAllReceipts(this.writer, t);
+      await releaseClaim(this.writer, t);
       return moved;
     });
     await this.moveSlot(target);
@@ -351,7 +359,10 @@ export class PostgresConnector implements Connector {
     const names = await this.names();
     // A slot in use cannot be dropped.
     await this.stream?.stop();
-    await this.serially(() => setup.teardown(this.writer, names));
+    await this.serially(async () => {
+      await setup.teardown(this.writer, names);
+      await dropClaimsIfEmpty(this.writer);
+    });
   }
 }
 

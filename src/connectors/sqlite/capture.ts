@@ -10,7 +10,7 @@ import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, TableInfo } from '../../core/types.js';
 import type { CaptureStatus, ChangeBatch, TableSpec } from '../connector.js';
 import { toKeyText } from './convert.js';
-import { CHANGES, CREATED, kindOf, qi, ql, type TableRef, WRITER } from './sql.js';
+import { CHANGES, CLAIMS, CREATED, kindOf, qi, ql, type TableRef, WRITER } from './sql.js';
 import type { Statements } from './statements.js';
 
 const TRIGGER_SUFFIXES = ['ins', 'upd', 'del'] as const;
@@ -181,6 +181,8 @@ export function removeCapture(q: Statements, t: TableRef): void {
         q.run(`DELETE FROM ${s}.${CHANGES} WHERE table_name = ?`, t.name);
       if (q.exists(t.schema, 'table', CREATED))
         q.run(`DELETE FROM ${s}.${CREATED} WHERE table_name = ?`, t.name);
+      if (q.exists(t.schema, 'table', CLAIMS))
+        q.run(`DELETE FROM ${s}.${CLAIMS} WHERE table_name = ?`, t.name);
     })
     .immediate();
 }
@@ -196,6 +198,9 @@ export function teardown(q: Statements): void {
         );
         if (triggers) return;
         for (const table of [CHANGES, WRITER, CREATED]) q.db.exec(`DROP TABLE IF EXISTS ${s}.${table}`);
+        // Claims outlive a teardown that left another table's capture in place.
+        if (!q.get(`SELECT 1 FROM ${s}.sqlite_master WHERE name = '${CLAIMS}'`)) return;
+        if (!q.get(`SELECT 1 FROM ${s}.${CLAIMS}`)) q.db.exec(`DROP TABLE ${s}.${CLAIMS}`);
       })
       .immediate();
   }

@@ -15,6 +15,7 @@ import { TandemError } from '../../core/errors.js';
 import type { ChangeEvent, SourceRecord, TableInfo } from '../../core/types.js';
 import { CheckpointerOnDemand } from '../../sqlite/checkpointer.js';
 import type {
+  CaptureClaim,
   CaptureStatus,
   ChangeBatch,
   Connector,
@@ -25,6 +26,7 @@ import type {
   WriteResult,
 } from '../connector.js';
 import * as capture from './capture.js';
+import { claimCapture } from './claims.js';
 import { introspectTable } from './introspect.js';
 import { countRows, readWhere, scanPage } from './read.js';
 import { Statements } from './statements.js';
@@ -160,6 +162,10 @@ export class SqliteConnector implements Connector {
   }
 
   // ------------------------------------------------------------ capture
+
+  async claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    claimCapture(this.q, this.q.table(spec.table), claim, this.description);
+  }
 
   async installCapture(spec: TableSpec): Promise<void> {
     const t = this.q.table(spec.table);

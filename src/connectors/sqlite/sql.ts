@@ -11,6 +11,7 @@ import { toCanonical, toKeyText } from './convert.js';
 export const CHANGES = '_tandem_changes';
 export const WRITER = '_tandem_writer';
 export const CREATED = '_tandem_created';
+export const CLAIMS = '_tandem_claims';
 
 /** Quotes an identifier for SQLite. */
 export const qi = (name: string): string => `"${name.replace(/"/g, '""')}"`;
