@@ -57,7 +57,9 @@ export function check(res, what) {
 export async function latencyScenario(o) {
   const out = { count: o.count, rate_per_s: o.rate };
   let child;
-  const running = runTandem(['run', '-c', o.cfg], {
+  // BENCH_INTERVAL: tandem's `run --interval` in ms (default: tandem's own).
+  const interval = process.env.BENCH_INTERVAL ? ['--interval', process.env.BENCH_INTERVAL] : [];
+  const running = runTandem(['run', '-c', o.cfg, ...interval], {
     cwd: o.cwd,
     control: (c) => {
       child = c;

@@ -22,6 +22,17 @@ export function guardTrips(
   return null;
 }
 
+/** guardTrips, asking for the linked count only when it can decide anything (see runPass). */
+export async function guardTripsCounting(
+  guard: DeleteGuard | null,
+  side: Side,
+  deletes: number,
+  linked: () => Promise<number>,
+): Promise<GuardTrip | null> {
+  if (!guard || deletes === 0 || deletes < guard.minRows) return null;
+  return guardTrips(guard, side, deletes, await linked());
+}
+
 export function guardMessage(t: GuardTrip, sync: string): string {
   return `delete guard: this pass would delete ${t.deletes} of ${t.linked} linked records on ${t.side}; nothing was deleted. Check the ${t.side === 'left' ? 'right' : 'left'} side, then run \`tandem retry --deletes --sync ${sync}\` to confirm`;
 }

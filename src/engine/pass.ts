@@ -13,7 +13,7 @@ import { addCounts, type BatchCounts, emptyCounts } from './apply.js';
 import { emptyDirty, runBatch } from './batch.js';
 import type { SyncContext } from './context.js';
 import { checkSchema } from './drift.js';
-import { type GuardTrip, guardMessage, guardTrips } from './guard.js';
+import { type GuardTrip, guardMessage, guardTrips, guardTripsCounting } from './guard.js';
 import { recoverIntents } from './recover.js';
 
 export interface PassOptions {
@@ -51,13 +51,15 @@ export async function runPass(ctx: SyncContext, opts: PassOptions): Promise<Pass
     right: await store.cursor(model.name, 'right'),
   };
   const full = opts.full || cursors.left === null || cursors.right === null || status.fullScanDue;
-  const linked = await store.countLinks(model.name);
+  // Counting links reads all of them (tens of milliseconds at a million): a capture pass asks only
+  // when the delete guard has deletes to weigh, which most passes of a running tandem do not.
+  const countLinked = () => store.countLinks(model.name);
   const confirmed = status.deletesConfirmed;
   let result: Omit<PassResult, 'quarantined'>;
   try {
     result = full
-      ? await fullPass(ctx, opts, linked, confirmed)
-      : await capturePass(ctx, opts, cursors as Record<Side, string>, linked, confirmed);
+      ? await fullPass(ctx, opts, await countLinked(), confirmed)
+      : await capturePass(ctx, opts, cursors as Record<Side, string>, once(countLinked), confirmed);
     if (result.truncated) result = await afterTruncate(ctx, opts, result, confirmed);
     if (result.full && !result.guard && !opts.dryRun && !opts.stop?.requested) {
       result = await afterFull(ctx, opts, result, confirmed);
@@ -124,7 +126,13 @@ async function afterFull(
   const left = await store.cursor(model.name, 'left');
   const right = await store.cursor(model.name, 'right');
   if (left === null || right === null) return full;
-  let tail = await capturePass(ctx, opts, { left, right }, await store.countLinks(model.name), confirmed);
+  let tail = await capturePass(
+    ctx,
+    opts,
+    { left, right },
+    once(() => store.countLinks(model.name)),
+    confirmed,
+  );
   if (tail.truncated) tail = await afterTruncate(ctx, opts, tail, confirmed);
   addCounts(tail.counts, full.counts);
   return { ...tail, full: true, lagMs: Math.max(full.lagMs, tail.lagMs) };
@@ -166,7 +174,8 @@ async function capturePass(
   ctx: SyncContext,
   opts: PassOptions,
   start: Record<Side, string>,
-  linked: number,
+  /** Links when the pass began; asked for only when a guard decision needs it. */
+  linked: () => Promise<number>,
   confirmed: boolean,
 ): Promise<Omit<PassResult, 'quarantined'>> {
   const { model, connectors } = ctx;
@@ -175,7 +184,7 @@ async function capturePass(
   if (!confirmed && model.deleteGuard) {
     for (const side of SIDES) {
       const deletes = await countLinkedDeletes(ctx, side, start[side], opts.batchSize);
-      const trip = guardTrips(model.deleteGuard, otherSide(side), deletes, linked);
+      const trip = await guardTripsCounting(model.deleteGuard, otherSide(side), deletes, linked);
       if (trip) return { counts, guard: trip, full: false, lagMs: 0 };
     }
   }
@@ -366,4 +375,13 @@ async function fullPass(
 function identityUnique(model: SyncContext['model'], side: Side): boolean {
   if (identityIsKey(model, side)) return true;
   return sideOf(model, side).externalIdUnique === true;
+}
+
+/** `count`, called once at most: the first call's promise is every call's. */
+function once(count: () => Promise<number>): () => Promise<number> {
+  let counted: Promise<number> | undefined;
+  return () => {
+    counted ??= count();
+    return counted;
+  };
 }
