@@ -196,16 +196,6 @@ async function latency(ctx, out) {
   const reader = new pg.Client({ connectionString: ctx.pgTarget.url });
   await writer.connect();
   await reader.connect();
-  // The million rows loaded just before are still being written out by the server's checkpointer
-  // and will wake autovacuum; a running tandem's latency is measured on a server at rest, as a
-  // user's is (BENCH_PG_SETTLE=0 skips this).
-  if (process.env.BENCH_PG_SETTLE !== '0') {
-    log('F: VACUUM ANALYZE and CHECKPOINT on both databases first…');
-    for (const c of [writer, reader]) {
-      await c.query('VACUUM ANALYZE customers');
-      await c.query('CHECKPOINT');
-    }
-  }
   out.latency = await latencyScenario({
     cfg: ctx.pgTarget.cfg,
     cwd: ctx.dir,
