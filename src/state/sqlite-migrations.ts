@@ -86,9 +86,14 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX links_left ON links (sync, left_key);
   CREATE INDEX links_right ON links (sync, right_key);
   `,
-  // 3: the state's own id, which the tables it captures are claimed under (Connector.claimCapture).
+  // 3: the state's own id, which the tables it captures are claimed under (Connector.claimCapture);
+  //    and integer keys that version 2 bound as REALs (8 bytes each) made INTEGERs, as it meant
+  //    (≤ 15 digits, so the cast is exact; equal values, so no UNIQUE index is crossed).
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(16))));
+  UPDATE links SET identity = CAST(identity AS INTEGER) WHERE typeof(identity) = 'real';
+  UPDATE links SET left_key = CAST(left_key AS INTEGER) WHERE typeof(left_key) = 'real';
+  UPDATE links SET right_key = CAST(right_key AS INTEGER) WHERE typeof(right_key) = 'real';
   `,
 ];

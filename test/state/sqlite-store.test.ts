@@ -168,3 +168,36 @@ describe('link keys in the state file', () => {
     }
   });
 });
+
+describe('a state file of schema version 2 (integer keys bound as REALs)', () => {
+  it('is migrated: the keys become INTEGERs, found and read back as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-state-v2-'));
+    const path = join(dir, 'state.db');
+    try {
+      const db = new Database(path);
+      db.exec(MIGRATIONS[0]!);
+      db.exec(MIGRATIONS[1]!);
+      db.pragma('user_version = 2');
+      // What version 2 wrote: a JS number, which better-sqlite3 binds as a REAL.
+      db.prepare(
+        `INSERT INTO links (sync, identity, left_key, right_key, base) VALUES ('s', ?, ?, ?, '{"f":"x"}')`,
+      ).run(7, 7, 'r7');
+      db.close();
+
+      const store = await SqliteStateStore.open(path);
+      try {
+        const raw = new Database(path, { readonly: true });
+        const types = raw.prepare('SELECT typeof(identity) AS i, typeof(left_key) AS l FROM links').all();
+        raw.close();
+        expect(types).toEqual([{ i: 'integer', l: 'integer' }]);
+        const [link] = await store.linksByKeys('s', 'left', ['7']);
+        expect(link).toMatchObject({ identity: '7', leftKey: '7', rightKey: 'r7' });
+        expect(await store.instanceId()).toMatch(/^[0-9a-f]{32}$/);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

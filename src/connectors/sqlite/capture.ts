@@ -198,9 +198,9 @@ export function teardown(q: Statements): void {
         );
         if (triggers) return;
         for (const table of [CHANGES, WRITER, CREATED]) q.db.exec(`DROP TABLE IF EXISTS ${s}.${table}`);
-        // Claims outlive a teardown that left another table's capture in place.
-        if (!q.get(`SELECT 1 FROM ${s}.sqlite_master WHERE name = '${CLAIMS}'`)) return;
-        if (!q.get(`SELECT 1 FROM ${s}.${CLAIMS}`)) q.db.exec(`DROP TABLE ${s}.${CLAIMS}`);
+        // A claim left (a table whose capture teardown did not remove) keeps the claims table.
+        if (q.exists(schema, 'table', CLAIMS) && !q.get(`SELECT 1 FROM ${s}.${CLAIMS}`))
+          q.db.exec(`DROP TABLE ${s}.${CLAIMS}`);
       })
       .immediate();
   }
