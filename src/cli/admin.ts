@@ -6,6 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { INIT_TEMPLATE } from '../config/template.js';
 import { EXIT, TandemError } from '../core/errors.js';
+import { checkTables } from '../engine/claim.js';
 import type { Warning } from '../engine/model-builder.js';
 import { type Runtime, syncContext } from '../engine/runtime.js';
 import { combineExit } from './exit.js';
@@ -29,6 +30,8 @@ export async function validateCommand(rt: Runtime, syncs: string[], json: boolea
           `${side} ${ctx.model[side].table}: change capture by ${st.method}${st.installed ? ' (installed)' : ' (installed on the first run)'} — ${st.detail}`,
         );
       }
+      // A table another tandem state syncs is refused by `run`: say so now.
+      await checkTables(ctx);
       results.push({ name, ok: true, warnings: built.warnings, capture });
     } catch (e) {
       if (!(e instanceof TandemError)) throw e;

@@ -130,6 +130,8 @@ export interface Connector {
    * lifts the claim.
    */
   claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void>;
+  /** What claimCapture would refuse, without claiming or making anything (`validate`). */
+  checkClaim(spec: TableSpec, claim: CaptureClaim): Promise<void>;
   /** Installs change capture for the table (idempotent). */
   installCapture(spec: TableSpec): Promise<void>;
   captureStatus(spec: TableSpec): Promise<CaptureStatus>;

@@ -687,9 +687,13 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       const spec = await captureTable();
       const a = { owner: 'aaaa1111', state: 'sqlite:/srv/a/state.db', sync: 'customers' };
       const b = { owner: 'bbbb2222', state: 'sqlite:/srv/b/state.db', sync: 'clients' };
+      // Nobody holds it yet: a check (validate) passes for anyone, and claims nothing.
+      await c.checkClaim(spec, b);
       await c.claimCapture(spec, a);
       // The same state again (every run claims): nothing changes.
       await c.claimCapture(spec, a);
+      await c.checkClaim(spec, a);
+      await expect(c.checkClaim(spec, b)).rejects.toMatchObject({ code: 'CAPTURE_CLAIMED' });
       const refused = (await c.claimCapture(spec, b).then(
         () => null,
         (e: unknown) => e,

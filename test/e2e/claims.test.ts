@@ -27,6 +27,11 @@ describe('a table synced from two tandem states', () => {
     runOnce(ws);
     ws.writeConfig(otherConfig(), OTHER);
 
+    // validate says so before anything runs.
+    const checked = ws.tandem('validate', '-c', OTHER);
+    expect(checked.code, output(checked)).toBe(3);
+    expect(output(checked)).toContain('CAPTURE_CLAIMED');
+
     // A change waits in capture; the second state is refused before it reads or prunes anything.
     update(ws, LEFT, id, { title: 'changed' });
     const refused = ws.tandem('run', '--once', '-c', OTHER);

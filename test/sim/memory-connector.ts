@@ -405,6 +405,11 @@ export class MemoryConnector implements Connector {
     else if (held.owner !== claim.owner) throw claimedError(spec.table, this.description, claim, held);
   }
 
+  async checkClaim(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    const held = this.db.claims.get(spec.table);
+    if (held && held.owner !== claim.owner) throw claimedError(spec.table, this.description, claim, held);
+  }
+
   async installCapture(spec: TableSpec): Promise<void> {
     this.capturing.add(spec.table);
   }

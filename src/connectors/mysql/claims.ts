@@ -29,10 +29,22 @@ export async function claimCapture(
     `INSERT IGNORE INTO ${table} (table_name, owner, state, sync, claimed_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP())`,
     [t.name, claim.owner, claim.state, claim.sync],
   );
+  await checkClaim(s, t, claim, where);
+}
+
+/** Throws CAPTURE_CLAIMED when another state holds the table; reads only. */
+export async function checkClaim(
+  s: MysqlSession,
+  t: TableRef,
+  claim: CaptureClaim,
+  where: string,
+): Promise<void> {
+  if (!(await hasClaims(s, t.database))) return;
   const rows = await s.rows(
-    `SELECT owner, state, sync, DATE_FORMAT(claimed_at, '%Y-%m-%dT%H:%i:%sZ') FROM ${table} WHERE table_name = ?`,
+    `SELECT owner, state, sync, DATE_FORMAT(claimed_at, '%Y-%m-%dT%H:%i:%sZ') FROM ${claimsOf(t.database)} WHERE table_name = ?`,
     [t.name],
   );
+  if (rows.length === 0) return;
   const [owner, state, sync, at] = rows[0]!.map((v) => String(v ?? ''));
   if (owner === claim.owner) return;
   const held: StoredClaim = { owner: owner!, state: state!, sync: sync!, at: at! };

@@ -46,7 +46,7 @@ import {
   unregister,
 } from './capture-registry.js';
 import { CaptureSql } from './capture-sql.js';
-import { claimCapture, dropClaimsIfEmpty, releaseClaim } from './claims.js';
+import { checkClaim, claimCapture, dropClaimsIfEmpty, releaseClaim } from './claims.js';
 import { introspectTable } from './introspect.js';
 import { OWN_WRITES_SQL, OWN_WRITES_UNSUPPORTED_ERRNOS } from './own-writes.js';
 import { isPollPosition, MysqlPollCapture } from './poll.js';
@@ -271,6 +271,10 @@ export class MysqlConnector implements Connector {
   async claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void> {
     const ref = await this.table(spec.table);
     await this.serially(() => claimCapture(this.writer, ref, claim, this.description));
+  }
+
+  async checkClaim(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    await checkClaim(this.reader, await this.table(spec.table), claim, this.description);
   }
 
   async installCapture(spec: TableSpec): Promise<void> {

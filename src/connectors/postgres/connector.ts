@@ -32,7 +32,7 @@ import { redactUrl } from '../url.js';
 import * as capture from './capture.js';
 import { type CaptureChoice, type ChangeDetection, chooseCapture, pollDetail } from './capture-mode.js';
 import * as setup from './capture-setup.js';
-import { claimCapture, dropClaimsIfEmpty, releaseClaim } from './claims.js';
+import { checkClaim, claimCapture, dropClaimsIfEmpty, releaseClaim } from './claims.js';
 import { introspectTable, relationOid } from './introspect.js';
 import { tagSession } from './origin.js';
 import type { Lsn } from './pgoutput.js';
@@ -230,6 +230,10 @@ export class PostgresConnector implements Connector {
   async claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void> {
     const t = await this.table(spec.table);
     await this.serially(() => claimCapture(this.writer, t, claim, this.description));
+  }
+
+  async checkClaim(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    await checkClaim(this.reader, await this.table(spec.table), claim, this.description);
   }
 
   async installCapture(spec: TableSpec): Promise<void> {

@@ -24,11 +24,18 @@ export function claimCapture(q: Statements, t: TableRef, claim: CaptureClaim, wh
     claim.state,
     claim.sync,
   );
-  const [owner, state, sync, at] = q.get(
-    `SELECT owner, state, sync, claimed_at FROM ${table} WHERE table_name = ?`,
+  checkClaim(q, t, claim, where);
+}
+
+/** Throws CAPTURE_CLAIMED when another state holds the table; reads only. */
+export function checkClaim(q: Statements, t: TableRef, claim: CaptureClaim, where: string): void {
+  if (!q.exists(t.schema, 'table', CLAIMS)) return;
+  const row = q.get(
+    `SELECT owner, state, sync, claimed_at FROM ${qi(t.schema)}.${CLAIMS} WHERE table_name = ?`,
     t.name,
-  ) as string[];
-  if (owner === claim.owner) return;
+  ) as string[] | undefined;
+  if (!row || row[0] === claim.owner) return;
+  const [owner, state, sync, at] = row;
   const held: StoredClaim = { owner: owner!, state: state!, sync: sync!, at: at! };
   throw claimedError(t.schema === 'main' ? t.name : `${t.schema}.${t.name}`, where, claim, held);
 }

@@ -26,7 +26,7 @@ import type {
   WriteResult,
 } from '../connector.js';
 import * as capture from './capture.js';
-import { claimCapture } from './claims.js';
+import { checkClaim, claimCapture } from './claims.js';
 import { introspectTable } from './introspect.js';
 import { countRows, readWhere, scanPage } from './read.js';
 import { Statements } from './statements.js';
@@ -165,6 +165,10 @@ export class SqliteConnector implements Connector {
 
   async claimCapture(spec: TableSpec, claim: CaptureClaim): Promise<void> {
     claimCapture(this.q, this.q.table(spec.table), claim, this.description);
+  }
+
+  async checkClaim(spec: TableSpec, claim: CaptureClaim): Promise<void> {
+    checkClaim(this.q, this.q.table(spec.table), claim, this.description);
   }
 
   async installCapture(spec: TableSpec): Promise<void> {
