@@ -31,6 +31,24 @@ storeConformance('sqlite', {
   },
 });
 
+/** `test` with the path of a state file in a directory of its own, removed afterwards. */
+async function withStateFile(test: (path: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-state-file-'));
+  try {
+    await test(join(dir, 'state.db'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A state file as schema `version` made it (its migrations, no rows), open to be filled. */
+function stateFileOfVersion(path: string, version: number): Database.Database {
+  const db = new Database(path);
+  for (const sql of MIGRATIONS.slice(0, version)) db.exec(sql);
+  db.pragma(`user_version = ${version}`);
+  return db;
+}
+
 describe('a state file from before integer link keys (schema version 1)', () => {
   const KEYS = [
     '0',
@@ -48,12 +66,8 @@ describe('a state file from before integer link keys (schema version 1)', () => 
   ];
 
   it('is migrated: every link is found by its keys and identity, read back as the same text, and stays unique', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tandem-state-v1-'));
-    const path = join(dir, 'state.db');
-    try {
-      const db = new Database(path);
-      db.exec(MIGRATIONS[0]!);
-      db.pragma('user_version = 1');
+    await withStateFile(async (path) => {
+      const db = stateFileOfVersion(path, 1);
       const insert = db.prepare(
         `INSERT INTO links (sync, identity, left_key, right_key, base) VALUES ('s', ?, ?, ?, '{"f":"x"}')`,
       );
@@ -97,17 +111,13 @@ describe('a state file from before integer link keys (schema version 1)', () => 
       } finally {
         await store.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('link keys in the state file', () => {
   it('are stored as INTEGERs when they are integer text, whether saved as links or linked from an intent', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tandem-state-keys-'));
-    const path = join(dir, 'state.db');
-    try {
+    await withStateFile(async (path) => {
       const store = await SqliteStateStore.open(path);
       try {
         await store.commit({
@@ -163,21 +173,14 @@ describe('link keys in the state file', () => {
       } finally {
         await store.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('a state file of schema version 2 (integer keys bound as REALs)', () => {
   it('is migrated: the keys become INTEGERs, found and read back as before', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tandem-state-v2-'));
-    const path = join(dir, 'state.db');
-    try {
-      const db = new Database(path);
-      db.exec(MIGRATIONS[0]!);
-      db.exec(MIGRATIONS[1]!);
-      db.pragma('user_version = 2');
+    await withStateFile(async (path) => {
+      const db = stateFileOfVersion(path, 2);
       // What version 2 wrote: a JS number, which better-sqlite3 binds as a REAL.
       db.prepare(
         `INSERT INTO links (sync, identity, left_key, right_key, base) VALUES ('s', ?, ?, ?, '{"f":"x"}')`,
@@ -196,8 +199,6 @@ describe('a state file of schema version 2 (integer keys bound as REALs)', () =>
       } finally {
         await store.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
