@@ -34,11 +34,30 @@ export interface BatchResult {
   snap: Snapshot;
 }
 
-export async function runBatch(
+export type BatchOptions = {
+  dryRun: boolean;
+  cursors?: Partial<Record<Side, string>>;
+  deferDeletes?: boolean;
+} & GatherOptions;
+
+/** A batch read and decided, not yet applied. */
+export interface PreparedBatch {
+  dirty: DirtySet;
+  snap: Snapshot;
+  outcomes: Outcome[];
+  now: string;
+}
+
+export async function runBatch(ctx: SyncContext, dirty: DirtySet, opts: BatchOptions): Promise<BatchResult> {
+  return applyBatch(ctx, await prepareBatch(ctx, dirty, opts), opts);
+}
+
+/** Reading and deciding: what the batch will do, with nothing written yet. */
+export async function prepareBatch(
   ctx: SyncContext,
   dirty: DirtySet,
-  opts: { dryRun: boolean; cursors?: Partial<Record<Side, string>>; deferDeletes?: boolean } & GatherOptions,
-): Promise<BatchResult> {
+  opts: BatchOptions,
+): Promise<PreparedBatch> {
   const snap = await gatherSnapshot(ctx, dirty.keys, opts);
   if (dirty.from) await lookFurther(ctx, dirty, snap);
   const now = ctx.clock();
@@ -52,6 +71,16 @@ export async function runBatch(
     quietCreates: opts.freshState === true,
     deferDeletes: opts.deferDeletes === true,
   });
+  return { dirty, snap, outcomes, now };
+}
+
+/** Writing what a prepared batch decided (nothing under dry-run) and queueing its state commit. */
+export async function applyBatch(
+  ctx: SyncContext,
+  prepared: PreparedBatch,
+  opts: Pick<BatchOptions, 'dryRun' | 'cursors'>,
+): Promise<BatchResult> {
+  const { dirty, snap, outcomes, now } = prepared;
   if (opts.dryRun) return { counts: countPlanned(outcomes), outcomes, snap };
   const counts = await applyOutcomes({ ...ctx, now }, outcomes, {
     token: (ctx.newToken ?? randomUUID)(),

@@ -15,6 +15,7 @@ import type { SyncContext } from './context.js';
 import { checkSchema } from './drift.js';
 import { type GuardTrip, guardMessage, guardTrips, guardTripsCounting } from './guard.js';
 import { recoverIntents } from './recover.js';
+import { scanIntoEmpty } from './scan-into-empty.js';
 
 export interface PassOptions {
   dryRun: boolean;
@@ -294,6 +295,17 @@ async function fullPass(
   for (const side of SIDES) {
     const spec = sideOf(model, side).spec;
     if (emptyAtStart[side] && !opts.dryRun) continue;
+    const fresh = freshState && (side === 'left' || emptyAtStart.left);
+    const intoEmpty =
+      emptyAtStart[otherSide(side)] && identityUnique(model, 'left') && identityUnique(model, 'right');
+    if (fresh && intoEmpty && !opts.dryRun) {
+      const whole = await scanIntoEmpty(ctx, opts, side, counts, (rows) => {
+        done += rows;
+        opts.onProgress?.(done, `scan ${side}`);
+      });
+      if (!whole) return { counts, guard: null, full: true, lagMs: 0 };
+      continue;
+    }
     let after: string | null = null;
     for (;;) {
       const page = await connectors[side].scan(spec, after, opts.batchSize);
@@ -317,9 +329,8 @@ async function fullPass(
         // Gone records are counted by the guard in the sweep below, then deleted there.
         deferDeletes: !opts.dryRun,
         preloaded,
-        freshState: freshState && (side === 'left' || emptyAtStart.left),
-        intoEmpty:
-          emptyAtStart[otherSide(side)] && identityUnique(model, 'left') && identityUnique(model, 'right'),
+        freshState: fresh,
+        intoEmpty,
       });
       addCounts(counts, r.counts);
       if (opts.dryRun && side === 'left') for (const k of r.snap.records.right.keys()) dryRunSeen.add(k);
