@@ -33,6 +33,7 @@ import type {
   WriteReceipt,
   WriteResult,
 } from '../connector.js';
+import { ForgottenReceipts } from '../forgotten-receipts.js';
 import { landedKeys } from '../landed-keys.js';
 import { redactUrl } from '../url.js';
 import { preflight } from './binlog-setup.js';
@@ -96,6 +97,7 @@ export class MysqlConnector implements Connector {
   private readonly removed = new Set<string>();
   /** Tables whose saved binlog positions were checked to belong to this server (once per process). */
   private readonly sameServer = new Map<string, Promise<void>>();
+  private readonly forgotten = new ForgottenReceipts<TableRef>();
 
   private constructor(
     private readonly url: string,
@@ -127,6 +129,12 @@ export class MysqlConnector implements Connector {
   }
 
   async close(): Promise<void> {
+    for (const { name, table, tokens } of this.forgotten.all()) {
+      await this.serially(() => forgetReceipts(this.writer, table, tokens))
+        .then(() => this.forgotten.deleted(name, tokens))
+        // Left behind, they are never read again (forgotten-receipts.ts); the close goes on.
+        .catch(() => {});
+    }
     await this.writing;
     const { capture, polling, preflightSql } = this;
     this.capture = null;
@@ -213,7 +221,10 @@ export class MysqlConnector implements Connector {
       .then((c) => (c.method === 'cdc' ? null : this.pollingOf()))
       .catch(() => null);
     return this.serially(async () => {
-      const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit);
+      const name = receiptName(t);
+      const forget = receipt === undefined ? [] : this.forgotten.pending(name);
+      const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit, forget);
+      this.forgotten.deleted(name, forget);
       if (polled) {
         const { inserted, deleted } = landedKeys(ops, results);
         await polled.keepOwnWrites({ schema: t.database, name: t.name }, spec, inserted, deleted);
@@ -223,12 +234,16 @@ export class MysqlConnector implements Connector {
   }
 
   async readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>> {
-    return readReceipts(this.reader, await this.table(spec.table), tokens);
+    const t = await this.table(spec.table);
+    const found = await readReceipts(this.reader, t, tokens);
+    for (const token of found.keys()) if (this.forgotten.has(receiptName(t), token)) found.delete(token);
+    return found;
   }
 
+  /** Deleted in the table's next batch with a receipt, or when the connector closes (forgotten-receipts.ts). */
   async forgetReceipts(spec: TableSpec, tokens: string[]): Promise<void> {
     const t = await this.table(spec.table);
-    return this.serially(() => forgetReceipts(this.writer, t, tokens));
+    this.forgotten.add(receiptName(t), t, tokens);
   }
 
   // ------------------------------------------------------------ capture (capture.ts, poll.ts)
@@ -391,6 +406,7 @@ export class MysqlConnector implements Connector {
     await this.serially(async () => {
       await unregister(this.writer, ref);
       await forgetAllReceipts(this.writer, ref);
+      this.forgotten.deleted(receiptName(ref));
       await releaseClaim(this.writer, ref);
     });
   }
@@ -412,3 +428,6 @@ export class MysqlConnector implements Connector {
     });
   }
 }
+
+/** Which receipts a table's are: each database keeps its own tables' receipts. */
+const receiptName = (t: TableRef) => `${t.database}.${t.name}`;

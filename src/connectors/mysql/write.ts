@@ -71,6 +71,8 @@ export async function writeBatch(
   ops: WriteOp[],
   receipt?: string,
   beforeCommit?: () => Promise<void>,
+  /** Receipts of saved batches, deleted in this batch's transaction (forgotten-receipts.ts). */
+  forget: string[] = [],
 ): Promise<WriteResult[]> {
   const ctx: Ctx = { s, t, spec, facts: await columnsOf(s, t), f: await flavour(s) };
   await assertTransactional(s, t, spec.table);
@@ -79,7 +81,10 @@ export async function writeBatch(
   await s.run('START TRANSACTION');
   try {
     const results = await runOps(ctx, ops);
-    if (receipt !== undefined) await storeReceipt(s, t, receipt, results);
+    if (receipt !== undefined) {
+      await forgetReceipts(s, t, forget);
+      await storeReceipt(s, t, receipt, results);
+    }
     if (beforeCommit) await beforeCommit();
     await s.run('COMMIT');
     return results;

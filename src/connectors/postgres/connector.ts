@@ -27,6 +27,7 @@ import type {
   WriteReceipt,
   WriteResult,
 } from '../connector.js';
+import { ForgottenReceipts } from '../forgotten-receipts.js';
 import { landedKeys } from '../landed-keys.js';
 import { redactUrl } from '../url.js';
 import * as capture from './capture.js';
@@ -45,7 +46,7 @@ import * as slot from './slot.js';
 import { type CaptureNames, captureNames } from './slot.js';
 import { type TableRef, tableRef } from './sql.js';
 import { acquireStream, releaseStream, type WalStream } from './stream.js';
-import { forgetReceipts, readReceipts, writeBatch } from './write.js';
+import { forgetReceipts, readReceipts, tableName, writeBatch } from './write.js';
 
 export interface PostgresOptions {
   /**
@@ -77,6 +78,7 @@ export class PostgresConnector implements Connector {
   private readonly polling: PollCapture;
   /** How each table's changes are found, decided once per table (capture-mode.ts). */
   private readonly choices = new Map<string, Promise<CaptureChoice>>();
+  private readonly forgotten = new ForgottenReceipts<TableRef>();
 
   private constructor(
     private readonly url: string,
@@ -111,6 +113,12 @@ export class PostgresConnector implements Connector {
   }
 
   async close(): Promise<void> {
+    for (const { name, table, tokens } of this.forgotten.all()) {
+      await this.serially(() => forgetReceipts(this.writer, table, tokens))
+        .then(() => this.forgotten.deleted(name, tokens))
+        // Left behind, they are never read again (forgotten-receipts.ts); the close goes on.
+        .catch(() => {});
+    }
     await this.writing;
     const stream = this.stream;
     this.stream = null;
@@ -177,7 +185,10 @@ export class PostgresConnector implements Connector {
     // Only a polled table needs its own writes told to the kept keys; capture's own errors are the pass's.
     const feed = await this.feed(spec).catch(() => null);
     return this.serially(async () => {
-      const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit);
+      const name = tableName(t);
+      const forget = receipt === undefined ? [] : this.forgotten.pending(name);
+      const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit, forget);
+      this.forgotten.deleted(name, forget);
       if (feed) {
         const { inserted, deleted } = landedKeys(ops, results);
         await keepOwnWrites(this.writer, feed, inserted, deleted);
@@ -187,12 +198,16 @@ export class PostgresConnector implements Connector {
   }
 
   async readReceipts(spec: TableSpec, tokens: string[]): Promise<Map<string, WriteReceipt>> {
-    return readReceipts(this.reader, await this.table(spec.table), tokens);
+    const t = await this.table(spec.table);
+    const found = await readReceipts(this.reader, t, tokens);
+    for (const token of found.keys()) if (this.forgotten.has(tableName(t), token)) found.delete(token);
+    return found;
   }
 
+  /** Deleted with the table's next receipt, or when the connector closes (forgotten-receipts.ts). */
   async forgetReceipts(spec: TableSpec, tokens: string[]): Promise<void> {
     const t = await this.table(spec.table);
-    return this.serially(() => forgetReceipts(this.writer, t, tokens));
+    this.forgotten.add(tableName(t), t, tokens);
   }
 
   // ------------------------------------------------------------ capture (capture.ts)
@@ -353,6 +368,7 @@ export class PostgresConnector implements Connector {
       await removeFeeds(this.writer, t);
       const moved = await setup.removeCapture(this.writer, t, names);
       await forgetAllReceipts(this.writer, t);
+      this.forgotten.deleted(tableName(t));
       await releaseClaim(this.writer, t);
       return moved;
     });

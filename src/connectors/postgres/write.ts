@@ -36,12 +36,14 @@ export async function writeBatch(
   ops: WriteOp[],
   receipt?: string,
   beforeCommit?: () => Promise<void>,
+  /** Receipts of saved batches, deleted by the same statement that stores this one (forgotten-receipts.ts). */
+  forget: string[] = [],
 ): Promise<WriteResult[]> {
   for (const isolated of [false, true]) {
     await s.run('BEGIN');
     try {
       const results = isolated ? await runIsolated(s, t, spec, ops) : await runFast(s, t, spec, ops);
-      if (receipt !== undefined) await storeReceipt(s, t, receipt, results);
+      if (receipt !== undefined) await storeReceipt(s, t, receipt, results, forget);
       if (beforeCommit) await beforeCommit();
       await s.run('COMMIT');
       return results;
@@ -299,7 +301,13 @@ function rowOrEnvironment(err: unknown, table: string): Error {
 
 // ------------------------------------------------------------ receipts
 
-async function storeReceipt(s: PgSession, t: TableRef, token: string, results: WriteResult[]): Promise<void> {
+async function storeReceipt(
+  s: PgSession,
+  t: TableRef,
+  token: string,
+  results: WriteResult[],
+  forget: string[],
+): Promise<void> {
   const receipt: WriteReceipt = { ok: [], keys: {} };
   for (const r of results) {
     if (!r.ok) continue;
@@ -307,11 +315,16 @@ async function storeReceipt(s: PgSession, t: TableRef, token: string, results: W
     receipt.keys[r.ref] = r.key;
   }
   await ensureReceipts(s);
-  await s.run(
-    `INSERT INTO ${RECEIPTS} (token, table_name, body) VALUES ($1, $2, $3)
-     ON CONFLICT (token, table_name) DO UPDATE SET body = excluded.body`,
-    [token, tableName(t), JSON.stringify(receipt)],
-  );
+  const store = `INSERT INTO ${RECEIPTS} (token, table_name, body) VALUES ($1, $2, $3)
+     ON CONFLICT (token, table_name) DO UPDATE SET body = excluded.body`;
+  const params = [token, tableName(t), JSON.stringify(receipt)];
+  if (forget.length === 0) await s.run(store, params);
+  else {
+    await s.run(
+      `WITH forgotten AS (DELETE FROM ${RECEIPTS} WHERE table_name = $2 AND token = ANY ($4)) ${store}`,
+      [...params, forget],
+    );
+  }
 }
 
 /**
@@ -338,7 +351,7 @@ async function receiptsExist(s: PgSession): Promise<boolean> {
 }
 
 /** The table as receipts name it: schema-qualified only when the config named a schema. */
-const tableName = (t: TableRef) => (t.schema === null ? t.name : `${t.schema}.${t.name}`);
+export const tableName = (t: TableRef) => (t.schema === null ? t.name : `${t.schema}.${t.name}`);
 
 export async function readReceipts(
   s: PgSession,
