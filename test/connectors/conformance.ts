@@ -20,6 +20,8 @@ export interface ConformanceContext {
   exec(sql: string): Promise<void>;
   /** Closes the connector and the exec connection and removes what `open` made. */
   cleanup(): Promise<void>;
+  /** The tokens of the receipts stored for the suite's tables, read on the exec connection. */
+  storedReceipts(): Promise<string[]>;
 }
 
 export interface ConformanceFactory {
@@ -496,6 +498,27 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       expect(found.get('rcpt-1')).toEqual({ ok: [1, 3], keys: { 1: keyA, 3: keyC } });
       await c.forgetReceipts(spec, ['rcpt-1']);
       expect((await c.readReceipts(spec, ['rcpt-1'])).size).toBe(0);
+    });
+
+    test('write: a forgotten receipt is not read again, is gone after the next batch, and none is left at close', async () => {
+      await fresh('wf_t', `id ${d.autoKey}, name ${d.keyText}`);
+      const spec = await specOf('wf_t');
+      const insert = (name: string): WriteOp[] => [{ op: 'insert', ref: 1, values: { name } }];
+      await c.write(spec, insert('a'), 'rcpt-1');
+      await c.forgetReceipts(spec, ['rcpt-1']);
+      expect((await c.readReceipts(spec, ['rcpt-1'])).size).toBe(0);
+      // Deleted by now, or with the next batch's receipt, in that batch's transaction.
+      await c.write(spec, insert('b'), 'rcpt-2');
+      expect(await ctx.storedReceipts()).toEqual(['rcpt-2']);
+      await c.forgetReceipts(spec, ['rcpt-2']);
+      const failing = c.write(spec, insert('c'), 'rcpt-3', {
+        beforeCommit: () => Promise.reject(new Error('state not saved')),
+      });
+      await expect(failing).rejects.toThrow('state not saved');
+      expect(await ctx.storedReceipts()).not.toContain('rcpt-3');
+      expect((await c.readReceipts(spec, ['rcpt-2', 'rcpt-3'])).size).toBe(0);
+      await c.close();
+      expect(await ctx.storedReceipts()).toEqual([]);
     });
 
     test('write: commits only after beforeCommit, and nothing at all when it fails', async () => {

@@ -11,7 +11,7 @@ import type { TableSpec } from '../../src/connectors/connector.js';
 import { PostgresConnector, type PostgresOptions } from '../../src/connectors/postgres/connector.js';
 import { TandemError } from '../../src/core/errors.js';
 import type { ChangeEvent } from '../../src/core/types.js';
-import { createPgDatabase, type PgDatabase } from '../support/pg-database.js';
+import { createPgDatabase, type PgDatabase, storedReceipts } from '../support/pg-database.js';
 import { createPgRole, type PgRole } from '../support/pg-role.js';
 import { connectorConformance } from './conformance.js';
 
@@ -40,6 +40,7 @@ connectorConformance('postgres (polling)', {
         await connector.close();
         await db.drop();
       },
+      storedReceipts: () => storedReceipts(db.app),
     };
   },
   updatedAt: {

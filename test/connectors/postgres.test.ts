@@ -12,7 +12,7 @@ import type { TableSpec } from '../../src/connectors/connector.js';
 import { PostgresConnector } from '../../src/connectors/postgres/connector.js';
 import { limits } from '../../src/connectors/postgres/stream.js';
 import { TandemError } from '../../src/core/errors.js';
-import { createPgDatabase } from '../support/pg-database.js';
+import { createPgDatabase, storedReceipts } from '../support/pg-database.js';
 import { connectorConformance } from './conformance.js';
 
 interface Fixture {
@@ -23,6 +23,7 @@ interface Fixture {
   app: pg.Client;
   exec(sql: string): Promise<void>;
   cleanup(): Promise<void>;
+  storedReceipts(): Promise<string[]>;
 }
 
 /** A database of its own (test/support/pg-database.ts). */
@@ -41,6 +42,7 @@ async function openFixture(): Promise<Fixture> {
       await connector.close();
       await db.drop();
     },
+    storedReceipts: () => storedReceipts(db.app),
   };
 }
 
@@ -177,30 +179,6 @@ describe('postgres connector', () => {
       [(results[0] as { key: string }).key, 'a'],
       [(results[2] as { key: string }).key, 'c'],
     ]);
-  });
-
-  it('a forgotten receipt is gone at once for readers, deleted with the next receipt, and none is left at close', async () => {
-    await f.exec('CREATE TABLE r (id serial PRIMARY KEY, name text)');
-    const spec = await specOf(f.connector, 'r');
-    const stored = async () =>
-      (await f.app.query('SELECT token FROM _tandem.receipts ORDER BY token')).rows.map((r) => r.token);
-    await f.connector.write(spec, [{ op: 'insert', ref: 1, values: { name: 'a' } }], 'rcpt-1');
-    await f.connector.forgetReceipts(spec, ['rcpt-1']);
-    // Not read again, though its row waits for the next batch's statement (no commit of its own).
-    expect((await f.connector.readReceipts(spec, ['rcpt-1'])).size).toBe(0);
-    expect(await stored()).toEqual(['rcpt-1']);
-    await f.connector.write(spec, [{ op: 'insert', ref: 1, values: { name: 'b' } }], 'rcpt-2');
-    expect(await stored()).toEqual(['rcpt-2']);
-    expect([...(await f.connector.readReceipts(spec, ['rcpt-2'])).keys()]).toEqual(['rcpt-2']);
-    // A batch that fails keeps what it was to delete for the next one.
-    await f.connector.forgetReceipts(spec, ['rcpt-2']);
-    const failing = f.connector.write(spec, [{ op: 'insert', ref: 1, values: { name: 'c' } }], 'rcpt-3', {
-      beforeCommit: () => Promise.reject(new Error('state not saved')),
-    });
-    await expect(failing).rejects.toThrow('state not saved');
-    expect(await stored()).toEqual(['rcpt-2']);
-    await f.connector.close();
-    expect(await stored()).toEqual([]);
   });
 
   it('a connection that breaks while a batch waits to commit fails the write: nothing lands, and the next write works', async () => {

@@ -23,6 +23,7 @@ interface Fixture {
   app: Database.Database;
   exec(sql: string): Promise<void>;
   cleanup(): Promise<void>;
+  storedReceipts(): Promise<string[]>;
 }
 
 function openFixture(): Fixture {
@@ -43,6 +44,14 @@ function openFixture(): Fixture {
       await connector.close();
       app.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+    storedReceipts: async () => {
+      const made = app.prepare("SELECT 1 FROM sqlite_master WHERE name = '_tandem_created'").get();
+      if (!made) return [];
+      const rows = app.prepare('SELECT token FROM _tandem_created ORDER BY token').all() as {
+        token: string;
+      }[];
+      return rows.map((r) => r.token);
     },
   };
 }

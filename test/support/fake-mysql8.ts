@@ -15,6 +15,7 @@
  */
 import { createHash, generateKeyPairSync, privateDecrypt, constants as rsa } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { lenenc, lenencStr, u16, u32 } from './wire-bytes.js';
 
 export type Reply =
   | { ok: true; affectedRows?: number }
@@ -81,17 +82,6 @@ function sha2Token(password: string, nonce: Buffer): Buffer {
   return xor(stage1, sha256(Buffer.concat([sha256(stage1), nonce])));
 }
 
-function lenenc(n: number): Buffer {
-  if (n < 251) return Buffer.from([n]);
-  const b = Buffer.alloc(3);
-  b[0] = 0xfc;
-  b.writeUInt16LE(n, 1);
-  return b;
-}
-const lenencStr = (s: string) => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([lenenc(b.length), b]);
-};
 const nul = (s: string) => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
 
 function okPacket(affectedRows = 0): Buffer {
@@ -101,17 +91,6 @@ function errPacket(errno: number, sqlState: string, message: string): Buffer {
   return Buffer.concat([Buffer.from([0xff]), u16(errno), Buffer.from(`#${sqlState}${message}`, 'utf8')]);
 }
 const eofPacket = () => Buffer.concat([Buffer.from([0xfe]), u16(0), u16(STATUS_AUTOCOMMIT)]);
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(n);
-  return b;
-}
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-}
-
 /** ColumnDefinition41 of a VAR_STRING column in utf8mb4. */
 function columnDef(name: string): Buffer {
   return Buffer.concat([

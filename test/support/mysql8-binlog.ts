@@ -14,6 +14,7 @@
  * here have a BIGINT UNSIGNED key and a VARCHAR(20) in utf8mb4.
  */
 import { crc32 } from 'node:zlib';
+import { lenenc, lenencStr, u8, u16, u32 } from './wire-bytes.js';
 
 const TYPE = {
   QUERY: 2,
@@ -39,17 +40,6 @@ const UTF8MB4_0900_AI_CI = 255;
 
 export const SOURCE_UUID = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 
-const u8 = (n: number) => Buffer.from([n]);
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(n);
-  return b;
-}
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n);
-  return b;
-}
 function u48(n: number): Buffer {
   const b = Buffer.alloc(6);
   b.writeUIntLE(n, 0, 6);
@@ -65,14 +55,6 @@ function u64(n: bigint | number): Buffer {
   b.writeBigUInt64LE(BigInt(n));
   return b;
 }
-function lenenc(n: number): Buffer {
-  if (n < 251) return u8(n);
-  return Buffer.concat([u8(0xfc), u16(n)]);
-}
-const lenencStr = (s: string) => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([lenenc(b.length), b]);
-};
 const uuidBytes = (uuid: string) => Buffer.from(uuid.replace(/-/g, ''), 'hex');
 
 export interface Row {

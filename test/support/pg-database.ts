@@ -54,3 +54,10 @@ async function asAdmin(url: string, sql: string): Promise<void> {
     await c.end();
   }
 }
+
+/** Tokens of the receipts tandem keeps in this database (none before its table is made). */
+export async function storedReceipts(app: pg.Client): Promise<string[]> {
+  const made = await app.query("SELECT to_regclass('_tandem.receipts') IS NOT NULL AS made");
+  if (!made.rows[0].made) return [];
+  return (await app.query('SELECT token FROM _tandem.receipts ORDER BY token')).rows.map((r) => r.token);
+}
