@@ -12,7 +12,7 @@
  * `node scripts/mariadb-server.mjs` starts one and prints its URL until Ctrl-C.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,11 +65,17 @@ export async function startMariaDbServer(options = {}) {
   const socket = join(dir, 'mysqld.sock');
   const log = join(dir, 'server.log');
   const cnf = join(dir, 'my.cnf');
+  // A temporary directory of its own: a server starting deletes every `#sql…` file in its tmpdir,
+  // so with the default (/tmp) one instance starting (or restarted by a test) deleted the
+  // temporary tables another was using ("Error on delete of '/tmp/#sql-temptable-…'").
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'mysql'], { encoding: 'utf8' }));
     const gid = Number(execFileSync('id', ['-g', 'mysql'], { encoding: 'utf8' }));
     chownSync(dir, uid, gid);
+    chownSync(tmp, uid, gid);
   }
   const port = await freePort();
   const durable = options.durable === true;
@@ -83,6 +89,7 @@ export async function startMariaDbServer(options = {}) {
       `port = ${port}`,
       'bind-address = 127.0.0.1',
       `pid-file = ${join(dir, 'mysqld.pid')}`,
+      `tmpdir = ${tmp}`,
       `log-error = ${log}`,
       `server-id = ${options.serverId ?? 1}`,
       `log-bin = ${join(data, 'binlog')}`,

@@ -71,7 +71,7 @@ async function captureLag(rt: Runtime, name: string): Promise<Record<string, Lag
   for (const side of ['left', 'right'] as const) {
     const conn = sync[side].connection;
     try {
-      const c = connectorFor(rt, conn, `syncs.${name}.${side}.connection`);
+      const c = await connectorFor(rt, conn, `syncs.${name}.${side}.connection`);
       const lag = c.captureLag ? await c.captureLag() : null;
       if (lag) out[side] = { slot: lag.holder, behind_bytes: lag.behindBytes, active: lag.active };
     } catch (e) {

@@ -2,6 +2,7 @@
 /**
  * The `tandem` command line (SPEC §3).
  */
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import { EXIT } from '../core/errors.js';
 import { initCommand, teardownCommand, validateCommand } from './admin.js';
@@ -46,9 +47,13 @@ function syncPasses(
   );
 }
 
+/** The package's own version (dist/cli/main.js → the package root's package.json). */
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
 const program = new Command();
 program
   .name('tandem')
+  .version(VERSION, '-V, --version', 'the version of tandem')
   .description(
     'Keeps a table in one database and a table in another in step, in both directions.\n' +
       'Start with `tandem demo`, or `tandem init` to write a tandem.yaml.',

@@ -7,6 +7,7 @@ import type pino from 'pino';
 import { loadConfig } from '../config/load.js';
 import { EXIT, TandemError } from '../core/errors.js';
 import { createLogger, openRuntime, type Runtime, selectSyncs } from '../engine/runtime.js';
+import { serverError } from './server-error.js';
 
 export interface GlobalOptions {
   config: string;
@@ -39,7 +40,8 @@ export async function withRuntime(
   }
 }
 
-export function reportError(e: unknown, json = false): number {
+export function reportError(raw: unknown, json = false): number {
+  const e = serverError(raw) ?? raw;
   if (e instanceof TandemError) {
     if (json)
       process.stdout.write(

@@ -56,6 +56,14 @@ export interface WriteOptions {
    * before they are written.
    */
   beforeCommit?: () => Promise<void>;
+  /**
+   * Called once the rows are on their way to a server that works on them
+   * apart from this thread (PostgreSQL, MySQL: after the transaction began,
+   * as the first statement is sent). A first sync then decides its next
+   * batch while the server inserts these. A connector whose writes run in
+   * this thread (SQLite) never calls it: there is nothing to overlap with.
+   */
+  onSent?: () => void;
 }
 
 export interface WriteReceipt {

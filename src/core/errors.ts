@@ -44,6 +44,10 @@ export const ERROR_CODES = {
     exit: EXIT.connection,
     doc: 'A mapped column disappeared or changed type since the last pass.',
   },
+  SERVER_ERROR: {
+    exit: EXIT.connection,
+    doc: 'A database server failed a statement for a reason of its own (a full disk, a lost temporary file, a lock wait timeout): its message says which.',
+  },
   STATE_VERSION: { exit: EXIT.failure, doc: 'The state store was written by a newer tandem.' },
   INTERNAL: { exit: EXIT.failure, doc: 'A bug in tandem.' },
 } as const;

@@ -83,6 +83,8 @@ export async function applyOutcomes(
     token: string;
     /** Keys with a quarantine entry (from the snapshot); undefined: treat every key as held. */
     held?: Record<Side, ReadonlyMap<string, unknown>>;
+    /** Given to the batch's first write (WriteOptions.onSent). */
+    onSent?: () => void;
   },
 ): Promise<BatchCounts> {
   const { model, connectors, store } = ctx;
@@ -116,6 +118,7 @@ export async function applyOutcomes(
     if (ops[side].length === 0) continue;
     const res = await connectors[side].write(sideOf(model, side).spec, ops[side], extra.token, {
       beforeCommit,
+      ...(extra.onSent && wrote.length === 0 ? { onSent: extra.onSent } : {}),
     });
     for (const r of res) results[r.ref] = r;
     wrote.push(side);

@@ -78,7 +78,7 @@ export async function prepareBatch(
 export async function applyBatch(
   ctx: SyncContext,
   prepared: PreparedBatch,
-  opts: Pick<BatchOptions, 'dryRun' | 'cursors'>,
+  opts: Pick<BatchOptions, 'dryRun' | 'cursors'> & { onSent?: () => void },
 ): Promise<BatchResult> {
   const { dirty, snap, outcomes, now } = prepared;
   if (opts.dryRun) return { counts: countPlanned(outcomes), outcomes, snap };
@@ -87,6 +87,7 @@ export async function applyBatch(
     held: snap.held,
     ...(opts.cursors ? { cursors: opts.cursors } : {}),
     retried: { left: [...dirty.retry.left], right: [...dirty.retry.right] },
+    ...(opts.onSent ? { onSent: opts.onSent } : {}),
   });
   return { counts, outcomes, snap };
 }

@@ -8,7 +8,6 @@ import type { Connector } from '../connectors/connector.js';
 import { openConnector } from '../connectors/open.js';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
-import { PostgresStateStore } from '../state/postgres-store.js';
 import { isPostgresUrl } from '../state/postgres-url.js';
 import { SqliteStateStore } from '../state/sqlite-store.js';
 import type { StateStore } from '../state/store.js';
@@ -52,7 +51,11 @@ export async function openStateStore(url: string, thread = false): Promise<State
     const path = url.slice('sqlite:'.length);
     return thread ? WorkerStateStore.open(path) : SqliteStateStore.open(path);
   }
-  if (isPostgresUrl(url)) return PostgresStateStore.open(url);
+  if (isPostgresUrl(url)) {
+    // Loaded (with pg) only for a state kept in PostgreSQL, as connectors are (connectors/open.ts).
+    const { PostgresStateStore } = await import('../state/postgres-store.js');
+    return PostgresStateStore.open(url);
+  }
   throw new TandemError(
     'URL_UNSUPPORTED',
     `state store ${url.split(':')[0]}: is not supported by this version yet`,
@@ -92,40 +95,57 @@ const CAPTURE_METHODS: Record<Connector['system'], ChangeDetection[]> = {
   mysql: ['cdc', 'poll'],
 };
 
-export function connectorFor(rt: Runtime, name: string, path: string): Connector {
-  let c = rt.connectors.get(name);
-  if (!c) {
-    const conn = rt.config.connections[name];
-    if (!conn)
-      throw new TandemError(
-        'CONFIG_INVALID',
-        `connection ${name} is not defined`,
-        'define it under connections:',
-        path,
-      );
-    try {
-      c = openConnector(conn.url, {
-        changeDetection: conn.changeDetection,
-        pollIntervalMs: conn.pollIntervalMs,
-      });
-    } catch (e) {
-      if (e instanceof TandemError)
-        throw new TandemError(e.code, e.message, e.fix, `connections.${name}.url`);
-      throw e;
-    }
-    // A way of finding changes the connection cannot use is refused, not quietly replaced.
-    const can = CAPTURE_METHODS[c.system];
-    if (conn.changeDetection !== 'auto' && !can.includes(conn.changeDetection)) {
-      void c.close();
-      throw new TandemError(
-        'CONFIG_INVALID',
-        `change_detection: ${conn.changeDetection} is not available for ${c.system} connections in this version`,
-        `use auto (or ${can.join(' / ')}): ${c.system} changes are found by ${can.join(', ')}`,
-        `connections.${name}.change_detection`,
-      );
-    }
-    rt.connectors.set(name, c);
+/** Connectors being opened, per runtime and connection name: two callers get the same one. */
+const opening = new WeakMap<Runtime, Map<string, Promise<Connector>>>();
+
+export function connectorFor(rt: Runtime, name: string, path: string): Promise<Connector> {
+  const open = rt.connectors.get(name);
+  if (open) return Promise.resolve(open);
+  let pending = opening.get(rt);
+  if (!pending) {
+    pending = new Map();
+    opening.set(rt, pending);
   }
+  let c = pending.get(name);
+  if (!c) {
+    const mine = pending;
+    c = openNamed(rt, name, path).finally(() => mine.delete(name));
+    pending.set(name, c);
+  }
+  return c;
+}
+
+async function openNamed(rt: Runtime, name: string, path: string): Promise<Connector> {
+  const conn = rt.config.connections[name];
+  if (!conn)
+    throw new TandemError(
+      'CONFIG_INVALID',
+      `connection ${name} is not defined`,
+      'define it under connections:',
+      path,
+    );
+  let c: Connector;
+  try {
+    c = await openConnector(conn.url, {
+      changeDetection: conn.changeDetection,
+      pollIntervalMs: conn.pollIntervalMs,
+    });
+  } catch (e) {
+    if (e instanceof TandemError) throw new TandemError(e.code, e.message, e.fix, `connections.${name}.url`);
+    throw e;
+  }
+  // A way of finding changes the connection cannot use is refused, not quietly replaced.
+  const can = CAPTURE_METHODS[c.system];
+  if (conn.changeDetection !== 'auto' && !can.includes(conn.changeDetection)) {
+    void c.close();
+    throw new TandemError(
+      'CONFIG_INVALID',
+      `change_detection: ${conn.changeDetection} is not available for ${c.system} connections in this version`,
+      `use auto (or ${can.join(' / ')}): ${c.system} changes are found by ${can.join(', ')}`,
+      `connections.${name}.change_detection`,
+    );
+  }
+  rt.connectors.set(name, c);
   return c;
 }
 
@@ -141,8 +161,8 @@ export async function syncContext(
       `choose one of: ${rt.config.syncs.map((s) => s.name).join(', ')}`,
     );
   const connectors: Record<Side, Connector> = {
-    left: connectorFor(rt, sync.left.connection, `syncs.${sync.name}.left.connection`),
-    right: connectorFor(rt, sync.right.connection, `syncs.${sync.name}.right.connection`),
+    left: await connectorFor(rt, sync.left.connection, `syncs.${sync.name}.left.connection`),
+    right: await connectorFor(rt, sync.right.connection, `syncs.${sync.name}.right.connection`),
   };
   for (const side of ['left', 'right'] as const) {
     // Polling reads a side's updated_at column: without one there is nothing to poll on.

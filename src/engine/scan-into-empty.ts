@@ -4,14 +4,16 @@
  *
  * Such a batch only creates records on the other side (and may write keys
  * back into its own page's records): it looks up no link and no identity, so
- * deciding batch N+1 needs nothing batch N writes or saves. Batch N's rows
- * then travel to a database server, and are inserted there, while this
- * thread decides batch N+1, and the next page is read meanwhile too; on
- * PostgreSQL and MySQL the thread otherwise waits for each batch's round
- * trips. What stays in order is everything a crash could see: batch N+1's
- * intent, writes and commit all start after batch N's are done and queued,
- * exactly as one batch after another. (The next page's keys all come after
- * this page's, so no write-back of batch N can make it stale.)
+ * deciding batch N+1 needs nothing batch N writes or saves. Once batch N's
+ * rows are on their way to the target server (WriteOptions.onSent), this
+ * thread reads and decides batch N+1 while the server inserts them; on
+ * PostgreSQL and MySQL it would otherwise wait out each batch's round trips.
+ * A SQLite target writes in this thread and says nothing: its batches simply
+ * follow one another (overlapping them there only cost memory and CPU).
+ * What stays in order is everything a crash could see: batch N+1's intent,
+ * writes and commit all start after batch N's are done and queued, exactly
+ * as one batch after another. (The next page's keys all come after this
+ * page's, so no write-back of batch N can make it stale.)
  */
 import { sideOf } from '../core/model.js';
 import type { Side, SourceRecord } from '../core/types.js';
@@ -30,12 +32,6 @@ export async function scanIntoEmpty(
 ): Promise<boolean> {
   const connector = ctx.connectors[side];
   const spec = sideOf(ctx.model, side).spec;
-  const scan = (after: string | null) => {
-    const page = connector.scan(spec, after, opts.batchSize);
-    page.catch(() => {}); // observed when its turn comes, even if the pass fails first
-    return page;
-  };
-  let next = scan(null);
   let applying: Promise<BatchResult> | null = null;
   let rowsApplying = 0;
   /** Waits for the batch in the air and counts it in. */
@@ -47,10 +43,8 @@ export async function scanIntoEmpty(
     progress(rowsApplying);
   };
   try {
-    for (;;) {
-      const page: SourceRecord[] = await next;
-      if (page.length === 0) break;
-      next = scan(page[page.length - 1]!.key);
+    let page: SourceRecord[] = await connector.scan(spec, null, opts.batchSize);
+    while (page.length > 0) {
       const dirty = emptyDirty();
       for (const r of page) dirty.keys[side].add(r.key);
       const prepared: PreparedBatch = await prepareBatch(ctx, dirty, {
@@ -62,13 +56,32 @@ export async function scanIntoEmpty(
       });
       await landed();
       if (opts.stop?.requested) return false;
-      applying = applyBatch(ctx, prepared, { dryRun: false });
+      let sent = false;
+      let signal!: () => void;
+      const onTheWay = new Promise<void>((resolve) => {
+        signal = resolve;
+      });
+      applying = applyBatch(ctx, prepared, {
+        dryRun: false,
+        onSent: () => {
+          sent = true;
+          signal();
+        },
+      });
       rowsApplying = page.length;
+      // The next page is read and decided once these rows are with their server, a macrotask
+      // later (the statement in hand is sent by then); where write() says nothing (SQLite works
+      // in this thread), once they have landed, as one batch after another.
+      await Promise.race([onTheWay, applying.then(noop, noop)]);
+      if (sent) await new Promise<void>((resolve) => setImmediate(resolve));
+      page = await connector.scan(spec, page[page.length - 1]!.key, opts.batchSize);
     }
     await landed();
     return true;
   } finally {
     // A failure leaves no batch writing behind the pass's back.
-    if (applying) await (applying as Promise<BatchResult>).catch(() => {});
+    if (applying) await (applying as Promise<BatchResult>).catch(noop);
   }
 }
+
+const noop = () => {};

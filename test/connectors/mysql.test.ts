@@ -89,7 +89,7 @@ describe('mysql connector', () => {
   it('opens mysql:// and mariadb:// URLs through openConnector', async () => {
     await f.exec('CREATE TABLE u_t (id BIGINT PRIMARY KEY)');
     for (const url of [f.db.url, f.db.url.replace(/^mysql:/, 'mariadb:')]) {
-      const c = openConnector(url, { changeDetection: 'auto', pollIntervalMs: 500 });
+      const c = await openConnector(url, { changeDetection: 'auto', pollIntervalMs: 500 });
       expect(c.system).toBe('mysql');
       expect((await c.introspect('u_t'))?.primaryKey).toEqual(['id']);
       await c.close();

@@ -2,8 +2,9 @@
  * The command-line contract of SPEC §3, through the real CLI: commands, exit
  * codes and their precedence, `--json` shapes, `--sync`, continuous `run`.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   byExt,
@@ -26,7 +27,7 @@ import {
   update,
   writes,
 } from './ext-helpers.js';
-import { eventually, SOR_SCHEMA, type Workspace, workspace } from './harness.js';
+import { CLI, eventually, SOR_SCHEMA, type Workspace, workspace } from './harness.js';
 
 let ws: Workspace;
 beforeEach(() => {
@@ -607,6 +608,34 @@ describe('demo and --help', () => {
     const again = ws.tandem('run', '--once', '--json', '-c', cfg);
     expect(again.code, output(again)).toBe(0);
     for (const s of again.json<{ syncs: Parameters<typeof writes>[0][] }>().syncs) expect(writes(s)).toBe(0);
+  });
+
+  it('--version prints the version; a command on SQLite files loads no PostgreSQL or MySQL driver', () => {
+    const v = ws.tandem('--version');
+    expect(v.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(dirname(CLI), '../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(v.stdout.trim()).toBe(pkg.version);
+    expect(ws.tandem('demo', '--dir', 'demo-v').code).toBe(0);
+    // At exit, the drivers the process loaded (CommonJS packages are all in require.cache).
+    const probe = `data:text/javascript,${encodeURIComponent(
+      "import { createRequire } from 'node:module';" +
+        "process.on('exit', () => { const names = Object.keys(createRequire(process.cwd() + '/').cache)" +
+        '.map((k) => /node_modules\\/(pg|mysql2|better-sqlite3)\\//.exec(k)?.[1]).filter(Boolean);' +
+        "process.stderr.write('LOADED ' + JSON.stringify([...new Set(names)].sort()) + '\\n'); });",
+    )}`;
+    const r = spawnSync(
+      process.execPath,
+      ['--import', probe, CLI, 'run', '--once', '-c', 'demo-v/tandem.yaml'],
+      {
+        cwd: ws.dir,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(/LOADED (.*)/.exec(r.stderr)?.[1] ?? 'null')).toEqual(['better-sqlite3']);
   });
 
   it('--help lists every command', () => {

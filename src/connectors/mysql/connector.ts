@@ -223,7 +223,16 @@ export class MysqlConnector implements Connector {
     return this.serially(async () => {
       const name = receiptName(t);
       const forget = receipt === undefined ? [] : this.forgotten.pending(name);
-      const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit, forget);
+      const results = await writeBatch(
+        this.writer,
+        t,
+        spec,
+        ops,
+        receipt,
+        options?.beforeCommit,
+        forget,
+        options?.onSent,
+      );
       this.forgotten.deleted(name, forget);
       if (polled) {
         const { inserted, deleted } = landedKeys(ops, results);

@@ -73,6 +73,7 @@ export async function writeBatch(
   beforeCommit?: () => Promise<void>,
   /** Receipts of saved batches, deleted in this batch's transaction (forgotten-receipts.ts). */
   forget: string[] = [],
+  onSent?: () => void,
 ): Promise<WriteResult[]> {
   const ctx: Ctx = { s, t, spec, facts: await columnsOf(s, t), f: await flavour(s) };
   await assertTransactional(s, t, spec.table);
@@ -80,7 +81,10 @@ export async function writeBatch(
   if (receipt !== undefined) await ensureReceipts(s, t);
   await s.run('START TRANSACTION');
   try {
-    const results = await runOps(ctx, ops);
+    const running = runOps(ctx, ops);
+    // Its first statement goes to the connection before the caller's next macrotask.
+    onSent?.();
+    const results = await running;
     if (receipt !== undefined) {
       await forgetReceipts(s, t, forget);
       await storeReceipt(s, t, receipt, results);

@@ -187,7 +187,16 @@ export class PostgresConnector implements Connector {
     return this.serially(async () => {
       const name = tableName(t);
       const forget = receipt === undefined ? [] : this.forgotten.pending(name);
-      const results = await writeBatch(this.writer, t, spec, ops, receipt, options?.beforeCommit, forget);
+      const results = await writeBatch(
+        this.writer,
+        t,
+        spec,
+        ops,
+        receipt,
+        options?.beforeCommit,
+        forget,
+        options?.onSent,
+      );
       this.forgotten.deleted(name, forget);
       if (feed) {
         const { inserted, deleted } = landedKeys(ops, results);

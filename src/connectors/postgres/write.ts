@@ -38,11 +38,15 @@ export async function writeBatch(
   beforeCommit?: () => Promise<void>,
   /** Receipts of saved batches, deleted by the same statement that stores this one (forgotten-receipts.ts). */
   forget: string[] = [],
+  onSent?: () => void,
 ): Promise<WriteResult[]> {
   for (const isolated of [false, true]) {
     await s.run('BEGIN');
     try {
-      const results = isolated ? await runIsolated(s, t, spec, ops) : await runFast(s, t, spec, ops);
+      const running = isolated ? runIsolated(s, t, spec, ops) : runFast(s, t, spec, ops);
+      // Its first statement goes to the connection before the caller's next macrotask.
+      if (!isolated) onSent?.();
+      const results = await running;
       if (receipt !== undefined) await storeReceipt(s, t, receipt, results, forget);
       if (beforeCommit) await beforeCommit();
       await s.run('COMMIT');
