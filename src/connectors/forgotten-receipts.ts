@@ -43,6 +43,21 @@ export class ForgottenReceipts<T> {
     if (entry.tokens.size === 0) this.byTable.delete(name);
   }
 
+  /**
+   * A batch write on table `name`: with a receipt, it is given the tokens still to delete (to
+   * delete with it), and once it has committed they are gone.
+   */
+  async writing<R>(
+    name: string,
+    receipt: string | undefined,
+    write: (forget: string[]) => Promise<R>,
+  ): Promise<R> {
+    const forget = receipt === undefined ? [] : this.pending(name);
+    const done = await write(forget);
+    this.deleted(name, forget);
+    return done;
+  }
+
   /** Everything still waiting, table by table (to delete when the connector closes). */
   all(): { name: string; table: T; tokens: string[] }[] {
     return [...this.byTable].map(([name, e]) => ({ name, table: e.table, tokens: [...e.tokens] }));

@@ -221,19 +221,9 @@ export class MysqlConnector implements Connector {
       .then((c) => (c.method === 'cdc' ? null : this.pollingOf()))
       .catch(() => null);
     return this.serially(async () => {
-      const name = receiptName(t);
-      const forget = receipt === undefined ? [] : this.forgotten.pending(name);
-      const results = await writeBatch(
-        this.writer,
-        t,
-        spec,
-        ops,
-        receipt,
-        options?.beforeCommit,
-        forget,
-        options?.onSent,
+      const results = await this.forgotten.writing(receiptName(t), receipt, (forget) =>
+        writeBatch(this.writer, t, spec, ops, { ...options, receipt, forget }),
       );
-      this.forgotten.deleted(name, forget);
       if (polled) {
         const { inserted, deleted } = landedKeys(ops, results);
         await polled.keepOwnWrites({ schema: t.database, name: t.name }, spec, inserted, deleted);

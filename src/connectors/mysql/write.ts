@@ -20,7 +20,7 @@
  */
 import { TandemError } from '../../core/errors.js';
 import type { Canonical, Row } from '../../core/types.js';
-import type { TableSpec, WriteOp, WriteReceipt, WriteResult } from '../connector.js';
+import type { TableSpec, WriteOp, WriteOptions, WriteReceipt, WriteResult } from '../connector.js';
 import { toCanonical, toParam } from './convert.js';
 import { assertTransactional, type ColumnFacts, columnsOf } from './introspect.js';
 import type { MysqlSession, Param } from './session.js';
@@ -64,16 +64,19 @@ interface Ctx {
   f: Flavour;
 }
 
+export interface BatchWriteOptions extends WriteOptions {
+  /** The token of the receipt the batch leaves, in its own transaction. */
+  receipt?: string | undefined;
+  /** Receipts of saved batches, deleted in this batch's transaction (forgotten-receipts.ts). */
+  forget?: string[];
+}
+
 export async function writeBatch(
   s: MysqlSession,
   t: TableRef,
   spec: TableSpec,
   ops: WriteOp[],
-  receipt?: string,
-  beforeCommit?: () => Promise<void>,
-  /** Receipts of saved batches, deleted in this batch's transaction (forgotten-receipts.ts). */
-  forget: string[] = [],
-  onSent?: () => void,
+  { receipt, beforeCommit, onSent, forget = [] }: BatchWriteOptions = {},
 ): Promise<WriteResult[]> {
   const ctx: Ctx = { s, t, spec, facts: await columnsOf(s, t), f: await flavour(s) };
   await assertTransactional(s, t, spec.table);

@@ -185,19 +185,9 @@ export class PostgresConnector implements Connector {
     // Only a polled table needs its own writes told to the kept keys; capture's own errors are the pass's.
     const feed = await this.feed(spec).catch(() => null);
     return this.serially(async () => {
-      const name = tableName(t);
-      const forget = receipt === undefined ? [] : this.forgotten.pending(name);
-      const results = await writeBatch(
-        this.writer,
-        t,
-        spec,
-        ops,
-        receipt,
-        options?.beforeCommit,
-        forget,
-        options?.onSent,
+      const results = await this.forgotten.writing(tableName(t), receipt, (forget) =>
+        writeBatch(this.writer, t, spec, ops, { ...options, receipt, forget }),
       );
-      this.forgotten.deleted(name, forget);
       if (feed) {
         const { inserted, deleted } = landedKeys(ops, results);
         await keepOwnWrites(this.writer, feed, inserted, deleted);

@@ -12,7 +12,7 @@
  */
 import { TandemError } from '../../core/errors.js';
 import type { Row } from '../../core/types.js';
-import type { TableSpec, WriteOp, WriteReceipt, WriteResult } from '../connector.js';
+import type { TableSpec, WriteOp, WriteOptions, WriteReceipt, WriteResult } from '../connector.js';
 import { toParam } from './convert.js';
 import type { Param, PgSession } from './session.js';
 import { kindOf, qi, RECEIPTS, TANDEM_SCHEMA, type TableRef } from './sql.js';
@@ -29,16 +29,19 @@ const ROW_CLASSES = new Set(['09', '22', '23', '27', '2F', '38', '39', '44', 'P0
 
 class RowRefused extends Error {}
 
+export interface BatchWriteOptions extends WriteOptions {
+  /** The token of the receipt the batch leaves, in its own transaction. */
+  receipt?: string | undefined;
+  /** Receipts of saved batches, deleted by the same statement that stores this one (forgotten-receipts.ts). */
+  forget?: string[];
+}
+
 export async function writeBatch(
   s: PgSession,
   t: TableRef,
   spec: TableSpec,
   ops: WriteOp[],
-  receipt?: string,
-  beforeCommit?: () => Promise<void>,
-  /** Receipts of saved batches, deleted by the same statement that stores this one (forgotten-receipts.ts). */
-  forget: string[] = [],
-  onSent?: () => void,
+  { receipt, beforeCommit, onSent, forget = [] }: BatchWriteOptions = {},
 ): Promise<WriteResult[]> {
   for (const isolated of [false, true]) {
     await s.run('BEGIN');
