@@ -11,8 +11,10 @@
  * connection other than the connector's, like an application would be.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Connector, TableSpec, WriteOp, WriteResult } from '../../src/connectors/connector.js';
-import type { Canonical, ChangeEvent, ColumnKind } from '../../src/core/types.js';
+import type { Connector, TableSpec, WriteResult } from '../../src/connectors/connector.js';
+import type { ChangeEvent, ColumnKind } from '../../src/core/types.js';
+import { captureTests } from './conformance-capture.js';
+import { writeTests } from './conformance-writes.js';
 
 export interface ConformanceContext {
   connector: Connector;
@@ -37,7 +39,7 @@ export interface ConformanceFactory {
 }
 
 /** Column types per system for the suite's tables. `ciText` is a text type that compares case-insensitively. */
-interface Dialect {
+export interface Dialect {
   autoKey: string;
   integer: string;
   text: string;
@@ -112,41 +114,26 @@ const DIALECTS: Record<Connector['system'], Dialect> = {
   },
 };
 
-/** Values each kind must store and read back unchanged, in canonical form. */
-const ROUND_TRIPS: Array<{ title: string; kind: ColumnKind; values: Canonical[]; expected?: Canonical[] }> = [
-  {
-    title: 'round-trip: integer (beyond 2^53, int64 bounds)',
-    kind: 'integer',
-    values: ['0', '-1', '9007199254740993', '-9223372036854775808', '9223372036854775807'],
-  },
-  { title: 'round-trip: decimal', kind: 'decimal', values: ['0', '12.5', '-0.001', '1234567.89', '42'] },
-  {
-    title: 'round-trip: decimal with 29 significant digits',
-    kind: 'decimal',
-    values: ['12345678901234567890.123456789'],
-  },
-  { title: 'round-trip: float', kind: 'float', values: ['0.1', '-2.5', '0.0000001', '123456789.125'] },
-  { title: 'round-trip: boolean', kind: 'boolean', values: [true, false] },
-  { title: 'round-trip: date', kind: 'date', values: ['2024-02-29', '1970-01-01'] },
-  {
-    title: 'round-trip: timestamp with microseconds',
-    kind: 'timestamp',
-    values: ['2024-01-02T03:04:05.123456Z', '1999-12-31T23:59:59Z'],
-  },
-  { title: 'round-trip: time', kind: 'time', values: ['13:14:15.5', '00:00:00'] },
-  {
-    title: 'round-trip: json reads back with sorted keys',
-    kind: 'json',
-    values: ['{"b":1,"a":[1,{"d":2,"c":3}]}', '[]', '"x"'],
-    expected: ['{"a":[1,{"c":3,"d":2}],"b":1}', '[]', '"x"'],
-  },
-  { title: 'round-trip: bytes', kind: 'bytes', values: ['\\x00ff10', '\\xdeadbeef'] },
-  {
-    title: 'round-trip: unicode text',
-    kind: 'text',
-    values: ['héllo wörld 🌍 日本語', '', 'it\'s "quoted"', 'SKU-a', ' padded '],
-  },
-];
+/**
+ * What the suite's parts share (conformance-writes.ts, conformance-capture.ts):
+ * the open connector, its dialect and context for the test running now, and the helpers.
+ */
+export interface Suite {
+  readonly c: Connector;
+  readonly d: Dialect;
+  readonly ctx: ConformanceContext;
+  readonly factory: ConformanceFactory;
+  test(title: string, fn: () => Promise<void>, dialectSkip?: () => string | undefined): void;
+  fresh(table: string, columns: string): Promise<void>;
+  specOf(table: string, opts?: { key?: string; filter?: string }): Promise<TableSpec>;
+  okKey(r: WriteResult | undefined): string;
+  changesUntil(
+    spec: TableSpec,
+    after: string,
+    done: (events: ChangeEvent[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<{ events: ChangeEvent[]; position: string }>;
+}
 
 export function connectorConformance(name: string, factory: ConformanceFactory): void {
   const skips = factory.skips ?? {};
@@ -385,353 +372,26 @@ export function connectorConformance(name: string, factory: ConformanceFactory):
       expect(await c.count(await specOf('count_t', { filter: 'n > 10' }))).toBe(2);
     });
 
-    // ------------------------------------------------------------ writes
+    // ------------------------------------------------------------ writes, round trips, capture
 
-    test('write: a refused row (NOT NULL) fails alone with the database message', async () => {
-      await fresh('w_t', `id ${d.autoKey}, name ${d.keyText} NOT NULL, qty ${d.integer}`);
-      // Keys from the table's own generator (1 and 2 on a new table in every system): explicit keys
-      // would leave PostgreSQL's identity sequence behind them, and the insert below would collide.
-      await ctx.exec("INSERT INTO w_t (name, qty) VALUES ('one', 1), ('two', 2)");
-      const spec = await specOf('w_t');
-      const results = await c.write(spec, [
-        { op: 'insert', ref: 10, values: { name: 'new', qty: '3' } },
-        { op: 'insert', ref: 11, values: { name: null, qty: '4' } },
-        { op: 'update', ref: 12, key: '1', values: { name: 'uno' } },
-        { op: 'delete', ref: 13, key: '2' },
-      ]);
-      expect(results.map((r) => r.ref)).toEqual([10, 11, 12, 13]);
-      const newKey = okKey(results[0]);
-      expect(results[1]).toMatchObject({ ref: 11, ok: false });
-      expect((results[1] as { message: string }).message).toMatch(/null/i);
-      expect((results[1] as { message: string }).message).toMatch(/name/);
-      expect(okKey(results[2])).toBe('1');
-      expect(okKey(results[3])).toBe('2');
-      const rows = await c.scan(spec, null, 100);
-      expect(rows.map((r) => [r.key, r.values.name, r.values.qty])).toEqual([
-        ['1', 'uno', '1'],
-        [newKey, 'new', '3'],
-      ]);
-    });
-
-    test('write: CHECK and UNIQUE violations fail alone', async () => {
-      await fresh('wc_t', `id ${d.autoKey}, code ${d.keyText}, qty ${d.integer} CHECK (qty >= 0)`);
-      await ctx.exec('CREATE UNIQUE INDEX wc_t_code ON wc_t (code)');
-      const spec = await specOf('wc_t');
-      const results = await c.write(spec, [
-        { op: 'insert', ref: 1, values: { code: 'a', qty: '1' } },
-        { op: 'insert', ref: 2, values: { code: 'b', qty: '-1' } },
-        { op: 'insert', ref: 3, values: { code: 'a', qty: '2' } },
-        { op: 'insert', ref: 4, values: { code: 'c', qty: '3' } },
-      ]);
-      expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
-      expect((results[1] as { message: string }).message).toMatch(/check/i);
-      expect((results[2] as { message: string }).message).toMatch(/unique|duplicate/i);
-      const rows = await c.scan(spec, null, 100);
-      expect(rows.map((r) => r.values.code)).toEqual(['a', 'c']);
-    });
-
-    test('write: insert returns the key the database assigned', async () => {
-      await fresh('wk_t', `id ${d.autoKey}, name ${d.text}`);
-      const spec = await specOf('wk_t');
-      const results = await c.write(spec, [
-        { op: 'insert', ref: 1, values: { name: 'a' } },
-        { op: 'insert', ref: 2, values: { name: 'b' } },
-        { op: 'insert', ref: 3, values: { id: '9007199254740993', name: 'explicit' } },
-      ]);
-      const keys = results.map(okKey);
-      expect(keys[2]).toBe('9007199254740993');
-      for (const k of keys) expect(k).toMatch(/^\d+$/);
-      const got = await c.readByKeys(spec, keys);
-      expect(Object.fromEntries(got.map((r) => [r.key, r.values.name]))).toEqual({
-        [keys[0]!]: 'a',
-        [keys[1]!]: 'b',
-        [keys[2]!]: 'explicit',
-      });
-    });
-
-    test('write: update and delete of a missing key are ok (idempotent)', async () => {
-      await fresh('wi_t', `id ${d.autoKey}, name ${d.text}`);
-      const spec = await specOf('wi_t');
-      const results = await c.write(spec, [
-        { op: 'update', ref: 1, key: '404', values: { name: 'x' } },
-        { op: 'delete', ref: 2, key: '404' },
-      ]);
-      expect(results).toEqual([
-        { ref: 1, ok: true, key: '404' },
-        { ref: 2, ok: true, key: '404' },
-      ]);
-      expect(await c.count(spec)).toBe(0);
-    });
-
-    test('write: a text key is matched exactly on update and delete', async () => {
-      await fresh('wx_t', `code ${d.csText} NOT NULL PRIMARY KEY, name ${d.text}`);
-      await ctx.exec("INSERT INTO wx_t (code, name) VALUES ('SKU-a', 'lower'), ('SKU-A', 'upper')");
-      const spec = await specOf('wx_t');
-      await c.write(spec, [
-        { op: 'update', ref: 1, key: 'SKU-a', values: { name: 'changed' } },
-        { op: 'delete', ref: 2, key: 'sku-a' },
-      ]);
-      const rows = await c.readByKeys(spec, ['SKU-a', 'SKU-A']);
-      expect(Object.fromEntries(rows.map((r) => [r.key, r.values.name]))).toEqual({
-        'SKU-a': 'changed',
-        'SKU-A': 'upper',
-      });
-    });
-
-    test('write: a receipt records what landed, in the same transaction, and can be forgotten', async () => {
-      await fresh('wt_t', `id ${d.autoKey}, name ${d.keyText} NOT NULL`);
-      const spec = await specOf('wt_t');
-      const results = await c.write(
-        spec,
-        [
-          { op: 'insert', ref: 1, values: { name: 'a' } },
-          { op: 'insert', ref: 2, values: { name: null } },
-          { op: 'insert', ref: 3, values: { name: 'c' } },
-        ],
-        'rcpt-1',
-      );
-      const keyA = okKey(results[0]);
-      expect(results[1]?.ok).toBe(false);
-      const keyC = okKey(results[2]);
-      const found = await c.readReceipts(spec, ['rcpt-1', 'rcpt-never']);
-      expect([...found.keys()]).toEqual(['rcpt-1']);
-      expect(found.get('rcpt-1')).toEqual({ ok: [1, 3], keys: { 1: keyA, 3: keyC } });
-      await c.forgetReceipts(spec, ['rcpt-1']);
-      expect((await c.readReceipts(spec, ['rcpt-1'])).size).toBe(0);
-    });
-
-    test('write: a forgotten receipt is not read again, is gone after the next batch, and none is left at close', async () => {
-      await fresh('wf_t', `id ${d.autoKey}, name ${d.keyText}`);
-      const spec = await specOf('wf_t');
-      const insert = (name: string): WriteOp[] => [{ op: 'insert', ref: 1, values: { name } }];
-      await c.write(spec, insert('a'), 'rcpt-1');
-      await c.forgetReceipts(spec, ['rcpt-1']);
-      expect((await c.readReceipts(spec, ['rcpt-1'])).size).toBe(0);
-      // Deleted by now, or with the next batch's receipt, in that batch's transaction.
-      await c.write(spec, insert('b'), 'rcpt-2');
-      expect(await ctx.storedReceipts()).toEqual(['rcpt-2']);
-      await c.forgetReceipts(spec, ['rcpt-2']);
-      const failing = c.write(spec, insert('c'), 'rcpt-3', {
-        beforeCommit: () => Promise.reject(new Error('state not saved')),
-      });
-      await expect(failing).rejects.toThrow('state not saved');
-      expect(await ctx.storedReceipts()).not.toContain('rcpt-3');
-      expect((await c.readReceipts(spec, ['rcpt-2', 'rcpt-3'])).size).toBe(0);
-      await c.close();
-      expect(await ctx.storedReceipts()).toEqual([]);
-    });
-
-    test('write: commits only after beforeCommit, and nothing at all when it fails', async () => {
-      await fresh('wc_t', `id ${d.autoKey}, name ${d.text}`);
-      const spec = await specOf('wc_t');
-      const insert = (name: string): WriteOp[] => [{ op: 'insert', ref: 1, values: { name } }];
-      let waited = 0;
-      const kept = await c.write(spec, insert('kept'), 'rcpt-ok', {
-        beforeCommit: async () => {
-          await new Promise((r) => setTimeout(r, 20));
-          waited++;
-        },
-      });
-      expect(waited).toBe(1);
-      okKey(kept[0]);
-      const refused = c.write(spec, insert('lost'), 'rcpt-no', {
-        beforeCommit: () => Promise.reject(new Error('the intent could not be saved')),
-      });
-      await expect(refused).rejects.toThrow('the intent could not be saved');
-      const rows = await c.scan(spec, null, 10);
-      expect(rows.map((r) => r.values.name)).toEqual(['kept']);
-      expect([...(await c.readReceipts(spec, ['rcpt-ok', 'rcpt-no'])).keys()]).toEqual(['rcpt-ok']);
-    });
-
-    test('write: a large batch lands in one call', async () => {
-      await fresh('wb_t', `id ${d.autoKey}, name ${d.text}`);
-      const spec = await specOf('wb_t');
-      const ops: WriteOp[] = Array.from({ length: 2500 }, (_, i) => ({
-        op: 'insert',
-        ref: i,
-        values: { name: `n${i}` },
-      }));
-      const results = await c.write(spec, ops);
-      expect(results.every((r) => r.ok)).toBe(true);
-      expect(new Set(results.map((r) => (r as { key: string }).key)).size).toBe(2500);
-      expect(await c.count(spec)).toBe(2500);
-      const read = await c.readByKeys(
-        spec,
-        results.map((r) => (r as { key: string }).key),
-      );
-      expect(read.length).toBe(2500);
-    });
-
-    // ------------------------------------------------------------ round trips
-
-    for (const { title, kind, values, expected } of ROUND_TRIPS) {
-      test(title, async () => {
-        await fresh('rt_t', `id ${d.autoKey}, v ${d.kinds[kind]}`);
-        const spec = await specOf('rt_t');
-        expect(spec.kinds.v).toBe(kind);
-        const all = [...values, null];
-        const results = await c.write(
-          spec,
-          all.map((v, i) => ({ op: 'insert', ref: i, values: { v } })),
-        );
-        const keys = results.map(okKey);
-        const read = new Map((await c.readByKeys(spec, keys)).map((r) => [r.key, r.values.v]));
-        expect(keys.map((k) => read.get(k))).toEqual([...(expected ?? values), null]);
-        // The scan path uses the same converter.
-        const scanned = await c.scan(spec, null, 100);
-        expect(scanned.map((r) => r.values.v)).toEqual([...(expected ?? values), null]);
-      });
-    }
-
-    // ------------------------------------------------------------ capture
-
-    const captureTable = async (): Promise<TableSpec> => {
-      const u = factory.updatedAt;
-      await fresh('cap_t', `code ${d.csText} NOT NULL PRIMARY KEY, name ${d.text}${u ? `, ${u.ddl}` : ''}`);
-      for (const sql of u?.after('cap_t') ?? []) await ctx.exec(sql);
-      const spec = await specOf('cap_t');
-      if (u) spec.updatedAt = u.column;
-      await c.installCapture(spec);
-      return spec;
+    const suite: Suite = {
+      get c() {
+        return c;
+      },
+      get d() {
+        return d;
+      },
+      get ctx() {
+        return ctx;
+      },
+      factory,
+      test,
+      fresh,
+      specOf,
+      okKey,
+      changesUntil,
     };
-
-    test('capture: sees user inserts, updates and deletes in order', async () => {
-      const spec = await captureTable();
-      expect((await c.captureStatus(spec)).installed).toBe(true);
-      const start = await c.currentPosition(spec);
-      // Each change is waited for before the next (a poll sees states, not each step between two polls).
-      let seen: { events: ChangeEvent[]; position: string } = { events: [], position: start };
-      const statements = [
-        "INSERT INTO cap_t (code, name) VALUES ('a', 'A')",
-        "INSERT INTO cap_t (code, name) VALUES ('b', 'B')",
-        "UPDATE cap_t SET name = 'AA' WHERE code = 'a'",
-        "DELETE FROM cap_t WHERE code = 'b'",
-      ];
-      for (const sql of statements) {
-        await ctx.exec(sql);
-        const more = await changesUntil(spec, seen.position, (e) => e.length >= 1);
-        seen = { events: [...seen.events, ...more.events], position: more.position };
-      }
-      const { events, position } = seen;
-      expect(events.map((e) => [e.op, e.key])).toEqual([
-        ['insert', 'a'],
-        ['insert', 'b'],
-        ['update', 'a'],
-        ['delete', 'b'],
-      ]);
-      const positions = events.map((e) => e.position);
-      expect([...positions].sort()).toEqual(positions);
-      expect(new Set(positions).size).toBe(4);
-      expect(positions[0]! > start).toBe(true);
-      expect(position).toBe(positions[3]);
-      for (const e of events) expect(e.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
-      // Nothing more after the last position; the position may move on over log with nothing
-      // for this table (PostgreSQL's other tables' work), never back.
-      const again = await c.readChanges(spec, position, 100);
-      expect(again.changes).toEqual([]);
-      expect(again.position >= position).toBe(true);
-      expect((await c.currentPosition(spec)) >= position).toBe(true);
-    });
-
-    test('capture: readChanges honours the limit and resumes from a position', async () => {
-      const spec = await captureTable();
-      const start = await c.currentPosition(spec);
-      for (const k of ['a', 'b', 'c', 'd', 'e'])
-        await ctx.exec(`INSERT INTO cap_t (code, name) VALUES ('${k}', 'x')`);
-      await changesUntil(spec, start, (e) => e.length >= 5);
-      const first = await c.readChanges(spec, start, 2);
-      expect(first.changes.map((e) => e.key)).toEqual(['a', 'b']);
-      expect(first.position).toBe(first.changes[1]!.position);
-      const rest = await c.readChanges(spec, first.position, 100);
-      expect(rest.changes.map((e) => e.key)).toEqual(['c', 'd', 'e']);
-    });
-
-    test("capture: the connector's own writes are not captured", async () => {
-      const spec = await captureTable();
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('old', 'x')");
-      const start = await c.currentPosition(spec);
-      const results = await c.write(spec, [
-        { op: 'insert', ref: 1, values: { code: 'mine', name: 'engine' } },
-        { op: 'update', ref: 2, key: 'old', values: { name: 'engine' } },
-        { op: 'delete', ref: 3, key: 'old' },
-      ]);
-      expect(results.every((r) => r.ok)).toBe(true);
-      // A user write after ours: once it shows up, ours would have too.
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('marker', 'user')");
-      const { events } = await changesUntil(spec, start, (e) => e.some((x) => x.key === 'marker'));
-      expect(events.map((e) => [e.op, e.key])).toEqual([['insert', 'marker']]);
-      // And user writes made after ours are still captured.
-      await ctx.exec("UPDATE cap_t SET name = 'user' WHERE code = 'mine'");
-      const later = await changesUntil(spec, start, (e) => e.some((x) => x.key === 'mine'));
-      expect(later.events.map((e) => [e.op, e.key])).toEqual([
-        ['insert', 'marker'],
-        ['update', 'mine'],
-      ]);
-    });
-
-    test('capture: installCapture twice captures each change once', async () => {
-      const spec = await captureTable();
-      await c.installCapture(spec);
-      const start = await c.currentPosition(spec);
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('a', 'x')");
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('b', 'x')");
-      const { events } = await changesUntil(spec, start, (e) => e.some((x) => x.key === 'b'));
-      expect(events.map((e) => e.key)).toEqual(['a', 'b']);
-    });
-
-    test('capture: pruneChanges forgets changes up to and including the position', async () => {
-      const spec = await captureTable();
-      const start = await c.currentPosition(spec);
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('a', 'x')");
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('b', 'x')");
-      const { events } = await changesUntil(spec, start, (e) => e.length >= 2);
-      await c.pruneChanges(spec, events[0]!.position);
-      const left = await c.readChanges(spec, start, 100);
-      expect(left.changes.map((e) => e.key)).toEqual(['b']);
-      // The position never goes back, even when pruning empties the log.
-      await c.pruneChanges(spec, events[1]!.position);
-      expect((await c.currentPosition(spec)) >= events[1]!.position).toBe(true);
-    });
-
-    test('capture: removeCapture stops capture and removes its data', async () => {
-      const spec = await captureTable();
-      const start = await c.currentPosition(spec);
-      await ctx.exec("INSERT INTO cap_t (code, name) VALUES ('a', 'x')");
-      await changesUntil(spec, start, (e) => e.length >= 1);
-      await c.write(spec, [{ op: 'insert', ref: 1, values: { code: 'b', name: 'y' } }], 'tok-b');
-      await c.removeCapture(spec);
-      expect((await c.captureStatus(spec)).installed).toBe(false);
-      expect((await c.readChanges(spec, start, 100)).changes).toEqual([]);
-      expect((await c.readReceipts(spec, ['tok-b'])).size).toBe(0);
-      await c.teardown();
-    });
-
-    test('capture: one tandem state claims a table; another is refused, naming it, until removeCapture', async () => {
-      const spec = await captureTable();
-      const a = { owner: 'aaaa1111', state: 'sqlite:/srv/a/state.db', sync: 'customers' };
-      const b = { owner: 'bbbb2222', state: 'sqlite:/srv/b/state.db', sync: 'clients' };
-      // Nobody holds it yet: a check (validate) passes for anyone, and claims nothing.
-      await c.checkClaim(spec, b);
-      await c.claimCapture(spec, a);
-      // The same state again (every run claims): nothing changes.
-      await c.claimCapture(spec, a);
-      await c.checkClaim(spec, a);
-      await expect(c.checkClaim(spec, b)).rejects.toMatchObject({ code: 'CAPTURE_CLAIMED' });
-      const refused = (await c.claimCapture(spec, b).then(
-        () => null,
-        (e: unknown) => e,
-      )) as { code?: string; message?: string; fix?: string } | null;
-      expect(refused?.code).toBe('CAPTURE_CLAIMED');
-      expect(refused?.message).toContain('sync customers');
-      expect(refused?.message).toContain('sqlite:/srv/a/state.db');
-      expect(refused?.message).toContain('aaaa1111');
-      expect(refused?.fix).toContain('tandem teardown');
-      // removeCapture (what teardown does) lifts the claim: the other state may claim it now.
-      await c.removeCapture(spec);
-      await c.claimCapture(spec, b);
-      await expect(c.claimCapture(spec, a)).rejects.toMatchObject({ code: 'CAPTURE_CLAIMED' });
-      await c.removeCapture(spec);
-      await c.teardown();
-    });
+    writeTests(suite);
+    captureTests(suite);
   });
 }
