@@ -13,8 +13,8 @@
  * its first mention).
  */
 import { encodeBase } from './base-text.js';
+import type { NewLinkRow } from './intent-body.js';
 import type { Query } from './postgres-session.js';
-import type { NewLinkRow } from './sqlite-encoding.js';
 import type { BatchCommit, Link } from './store.js';
 
 type Col = (string | number | null)[];

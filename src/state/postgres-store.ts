@@ -7,12 +7,13 @@
  * for it, as it does with the SQLite store's thread.
  */
 import type { Side } from '../core/types.js';
+import { encodeIntentBody } from './intent-body.js';
 import { writeCommit } from './postgres-commit.js';
 import { lockKeys } from './postgres-lock.js';
 import { migrate, rightsError } from './postgres-migrations.js';
 import { PgStateSession } from './postgres-session.js';
 import { parseStateUrl } from './postgres-url.js';
-import { encodeIntentBody, landedLinkRows } from './sqlite-encoding.js';
+import { landedLinkRows } from './sqlite-encoding.js';
 import {
   type HistoryRow,
   type IntentRow,

@@ -5,7 +5,8 @@
  * the store's transaction, so all of it lands or none.
  */
 import type Database from 'better-sqlite3';
-import { LINK_STRIDE, type LinkRows, type NewLinkRow } from './sqlite-encoding.js';
+import type { NewLinkRow } from './intent-body.js';
+import { LINK_STRIDE, type LinkRows } from './sqlite-encoding.js';
 import { storedKey, storedKeyOrNull } from './sqlite-keys.js';
 import type { BatchCommit } from './store.js';
 

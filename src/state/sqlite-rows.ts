@@ -5,7 +5,7 @@
  */
 import type { Side } from '../core/types.js';
 import { decodeBase } from './base-text.js';
-import { decodeIntentBody } from './sqlite-encoding.js';
+import { decodeIntentBody } from './intent-body.js';
 import { keyText } from './sqlite-keys.js';
 import type { HistoryEntry, Intent, Link, QuarantineEntry, SyncStatus } from './store.js';
 

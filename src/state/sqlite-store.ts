@@ -7,14 +7,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TandemError } from '../core/errors.js';
 import type { Side } from '../core/types.js';
+import { encodeIntentBody } from './intent-body.js';
 import { writeCommit } from './sqlite-commit.js';
-import {
-  encodeIntentBody,
-  type LinkRows,
-  landedFromText,
-  landedLinkRows,
-  linksToRows,
-} from './sqlite-encoding.js';
+import { type LinkRows, landedFromText, landedLinkRows, linksToRows } from './sqlite-encoding.js';
 import { keyText, storedKeysJson } from './sqlite-keys.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import {

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Side } from '../core/types.js';
 import { CheckpointerOnDemand } from '../sqlite/checkpointer.js';
-import { encodeIntentBody, landedToText, linksToRows } from './sqlite-encoding.js';
+import { encodeIntentBody } from './intent-body.js';
+import { landedToText, linksToRows } from './sqlite-encoding.js';
 import { SqliteStateStore } from './sqlite-store.js';
 import type {
   BatchCommit,

@@ -21,6 +21,7 @@
 import { TandemError } from '../../core/errors.js';
 import type { Canonical, Row } from '../../core/types.js';
 import type { TableSpec, WriteOp, WriteOptions, WriteReceipt, WriteResult } from '../connector.js';
+import { receiptFromText, receiptText } from '../receipt-text.js';
 import { toCanonical, toParam } from './convert.js';
 import { assertTransactional, type ColumnFacts, columnsOf } from './introspect.js';
 import type { MysqlSession, Param } from './session.js';
@@ -348,16 +349,10 @@ async function storeReceipt(
   token: string,
   results: WriteResult[],
 ): Promise<void> {
-  const receipt: WriteReceipt = { ok: [], keys: {} };
-  for (const r of results) {
-    if (!r.ok) continue;
-    receipt.ok.push(r.ref);
-    receipt.keys[r.ref] = r.key;
-  }
   await s.run(
     `INSERT INTO ${receiptsOf(t)} (token, table_name, body) VALUES (?, ?, ?)
      ON DUPLICATE KEY UPDATE body = VALUES(body)`,
-    [token, t.name, JSON.stringify(receipt)],
+    [token, t.name, receiptText(results)],
   );
 }
 
@@ -386,7 +381,7 @@ export async function readReceipts(
       `SELECT token, body FROM ${receiptsOf(t)} WHERE table_name = ? AND token IN (?)`,
       [t.name, chunk],
     );
-    for (const [token, body] of rows) found.set(String(token), JSON.parse(String(body)) as WriteReceipt);
+    for (const [token, body] of rows) found.set(String(token), receiptFromText(String(body)));
   }
   return found;
 }

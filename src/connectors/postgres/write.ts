@@ -13,6 +13,7 @@
 import { TandemError } from '../../core/errors.js';
 import type { Row } from '../../core/types.js';
 import type { TableSpec, WriteOp, WriteOptions, WriteReceipt, WriteResult } from '../connector.js';
+import { receiptFromText, receiptText } from '../receipt-text.js';
 import { toParam } from './convert.js';
 import type { Param, PgSession } from './session.js';
 import { kindOf, qi, RECEIPTS, TANDEM_SCHEMA, type TableRef } from './sql.js';
@@ -315,16 +316,10 @@ async function storeReceipt(
   results: WriteResult[],
   forget: string[],
 ): Promise<void> {
-  const receipt: WriteReceipt = { ok: [], keys: {} };
-  for (const r of results) {
-    if (!r.ok) continue;
-    receipt.ok.push(r.ref);
-    receipt.keys[r.ref] = r.key;
-  }
   await ensureReceipts(s);
   const store = `INSERT INTO ${RECEIPTS} (token, table_name, body) VALUES ($1, $2, $3)
      ON CONFLICT (token, table_name) DO UPDATE SET body = excluded.body`;
-  const params = [token, tableName(t), JSON.stringify(receipt)];
+  const params = [token, tableName(t), receiptText(results)];
   if (forget.length === 0) await s.run(store, params);
   else {
     await s.run(
@@ -371,7 +366,7 @@ export async function readReceipts(
     `SELECT token, body FROM ${RECEIPTS} WHERE table_name = $1 AND token = ANY ($2)`,
     [tableName(t), tokens],
   );
-  for (const [token, body] of rows) found.set(token!, JSON.parse(body!) as WriteReceipt);
+  for (const [token, body] of rows) found.set(token!, receiptFromText(body!));
   return found;
 }
 

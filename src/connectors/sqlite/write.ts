@@ -22,6 +22,7 @@
  */
 import { TandemError } from '../../core/errors.js';
 import type { TableSpec, WriteOp, WriteReceipt, WriteResult } from '../connector.js';
+import { receiptFromText, receiptText } from '../receipt-text.js';
 import { RowWriter } from './row-writer.js';
 import { nextRowid } from './rowid.js';
 import { CREATED, errorMessage, isEnvironmentError, qi, type TableRef, WRITER } from './sql.js';
@@ -203,7 +204,7 @@ function prepareForWrite(q: Statements, sql: string, table: string): Statement {
   }
 }
 
-/** Receipts live in `_tandem_created`: one row per receipted write, its `key` a WriteReceipt as JSON. */
+/** Receipts live in `_tandem_created`: one row per receipted write, its `key` the receipt's text (receipt-text.ts). */
 function ensureCreatedTable(q: Statements, schema: string): void {
   if (q.exists(schema, 'table', CREATED)) return;
   q.db.exec(
@@ -214,17 +215,11 @@ function ensureCreatedTable(q: Statements, schema: string): void {
 }
 
 function storeReceipt(q: Statements, t: TableRef, token: string, results: WriteResult[]): void {
-  const receipt: WriteReceipt = { ok: [], keys: {} };
-  for (const r of results) {
-    if (!r.ok) continue;
-    receipt.ok.push(r.ref);
-    receipt.keys[r.ref] = r.key;
-  }
   q.run(
     `INSERT OR REPLACE INTO ${qi(t.schema)}.${CREATED} (token, table_name, key) VALUES (?, ?, ?)`,
     token,
     t.name,
-    JSON.stringify(receipt),
+    receiptText(results),
   );
 }
 
@@ -238,7 +233,7 @@ export function readReceipts(q: Statements, t: TableRef, tokens: string[]): Map<
     t.name,
     JSON.stringify(tokens),
   );
-  for (const [token, body] of rows) found.set(String(token), JSON.parse(String(body)) as WriteReceipt);
+  for (const [token, body] of rows) found.set(String(token), receiptFromText(String(body)));
   return found;
 }
 

@@ -7,13 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/core/fingerprint.js';
 import type { Base } from '../../src/core/merge.js';
 import { encodeBase } from '../../src/state/base-text.js';
-import {
-  createdLinkRows,
-  decodeIntentBody,
-  encodeIntentBody,
-  LINK_STRIDE,
-  linksToRows,
-} from '../../src/state/sqlite-encoding.js';
+import { createdLinkRows, decodeIntentBody, encodeIntentBody } from '../../src/state/intent-body.js';
+import { LINK_STRIDE, landedFromText, landedToText, linksToRows } from '../../src/state/sqlite-encoding.js';
 import type { IntentCreate } from '../../src/state/store.js';
 
 const fp = fc.oneof(fc.string(), fc.constant(null), fc.boolean()).map(fingerprint);
@@ -147,34 +142,63 @@ describe('intent body', () => {
     ]);
   });
 
-  it('keeps one fingerprint per field where both sides share it', () => {
-    const body = encodeIntentBody({
-      creates: [
-        {
-          ref: 1,
-          target: 'right',
-          source: 'left',
-          sourceKey: '7',
-          identity: '7',
-          base: { email: ['sa:b', 'sa:b'], name: ['sc:d', 'se:f'] },
-          leftAt: null,
-          rightAt: null,
-        },
-      ],
+  it('reads intents saved flat with one value per field by earlier versions', () => {
+    const old = {
+      fields: ['email', 'name'],
+      stride: 10,
+      one: 1,
+      creates: [3, 'right', 'left', '7', '7', null, null, null, 'sa:b', ['sc:d', 'se:f']],
+      other: [],
       links: [],
-    });
-    expect(JSON.parse(body).creates).toEqual([
-      1,
-      'right',
-      'left',
-      '7',
-      '7',
-      null,
-      null,
-      null,
-      'sa:b',
-      ['sc:d', 'se:f'],
+    };
+    const create = {
+      ref: 3,
+      target: 'right',
+      source: 'left',
+      sourceKey: '7',
+      identity: '7',
+      base: { email: ['sa:b', 'sa:b'], name: ['sc:d', 'se:f'] },
+      leftAt: null,
+      rightAt: null,
+    };
+    expect(decodeIntentBody(JSON.stringify(old))).toEqual({ creates: [create], links: [] });
+    expect(createdLinkRows(JSON.stringify(old), [[3, '70']])).toEqual([
+      ['7', '7', '70', '{"email":"sa:b","name":["sc:d","se:f"]}', null, null],
     ]);
+  });
+
+  it('keeps per create only its key and fingerprints when the batch shares the rest', () => {
+    const creates = [7, 8, 9].map((k, i) => ({
+      ref: 11 + i,
+      target: 'right' as const,
+      source: 'left' as const,
+      sourceKey: String(k),
+      identity: String(k),
+      base: { email: [`se:${k}`, `se:${k}`] as [string, string], name: ['sc:d', 'se:f'] as [string, string] },
+      leftAt: null,
+      rightAt: null,
+    }));
+    const body = JSON.parse(encodeIntentBody({ creates, links: [] }));
+    expect(body.head).toEqual({
+      ref: { from: 11 },
+      identity: { key: 1 },
+      target: { same: 'right' },
+      source: { same: 'left' },
+      leftAt: { same: null },
+      rightAt: { same: null },
+      replacesLinkId: { same: null },
+    });
+    expect(body.keys).toEqual(['7', '8', '9']);
+    expect(body.fps).toEqual(['se:7', ['sc:d', 'se:f'], 'se:8', ['sc:d', 'se:f'], 'se:9', ['sc:d', 'se:f']]);
+    // Creates that differ keep their values by column, and read back the same.
+    const mixed = [creates[0]!, { ...creates[1]!, ref: 40, identity: null, leftAt: 'T1', replacesLinkId: 3 }];
+    const again = JSON.parse(encodeIntentBody({ creates: mixed, links: [] }));
+    expect(again.head.ref).toEqual([11, 40]);
+    expect(again.head.identity).toEqual(['7', null]);
+    expect(again.head.leftAt).toEqual([null, 'T1']);
+    expect(again.head.replacesLinkId).toEqual([null, 3]);
+    expect(again.head.target).toEqual({ same: 'right' });
+    expect(decodeIntentBody(JSON.stringify(again))).toEqual({ creates: mixed, links: [] });
   });
 });
 
@@ -194,5 +218,17 @@ describe('links to the store thread', () => {
     ]);
     expect(rows).toHaveLength(LINK_STRIDE);
     expect(rows).toEqual([4, 'i', 'l', null, '{"a":["n","t"]}', null, 'r']);
+  });
+});
+
+describe('landed creates to the store thread', () => {
+  it('come back as the same pairs, in order', () => {
+    const landed: [number, string][] = [
+      [1, '41'],
+      [2, '42'],
+      [3, 'x'],
+      [5, '44'],
+    ];
+    expect(landedFromText(landedToText(landed))).toEqual(landed);
   });
 });
