@@ -10,6 +10,7 @@ import type { Side } from '../core/types.js';
 import { encodeIntentBody } from './intent-body.js';
 import { writeCommit } from './sqlite-commit.js';
 import { type LinkRows, landedFromText, landedLinkRows, linksToRows } from './sqlite-encoding.js';
+import { identifyStateFile } from './sqlite-file-identity.js';
 import { keyText, storedKeysJson } from './sqlite-keys.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import {
@@ -68,6 +69,7 @@ export class SqliteStateStore implements StateStore {
     db.pragma('wal_autocheckpoint = 16384');
     const store = new SqliteStateStore(db, `sqlite:${path}`);
     store.migrate();
+    if (path !== ':memory:') identifyStateFile(db, path);
     return store;
   }
 

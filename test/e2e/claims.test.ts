@@ -4,6 +4,8 @@
  * takes nothing away from it; after `teardown` with the second config it may
  * take over. Real CLI, real SQLite files.
  */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { byExt, insert, LEFT, RIGHT, runOnce, setupExt, update } from './ext-helpers.js';
 import { type CliResult, extConfig, type Workspace, workspace } from './harness.js';
@@ -59,5 +61,25 @@ describe('a table synced from two tandem states', () => {
     const first = ws.tandem('run', '--once');
     expect(first.code, output(first)).toBe(3);
     expect(output(first)).toContain('other-state/state.db');
+  });
+
+  it('is refused to a copy of the first state file, which is told apart from its original', () => {
+    setupExt(ws);
+    const id = insert(ws, LEFT, { ext: 'A', title: 'first', price: 1 });
+    runOnce(ws);
+    // The whole state copied for a second config (a copied project directory, say).
+    mkdirSync(join(ws.dir, 'other-state'));
+    copyFileSync(join(ws.dir, '.tandem', 'state.db'), join(ws.dir, 'other-state', 'state.db'));
+    ws.writeConfig(otherConfig(), OTHER);
+
+    update(ws, LEFT, id, { title: 'changed' });
+    const refused = ws.tandem('run', '--once', '-c', OTHER);
+    expect(refused.code, output(refused)).toBe(3);
+    expect(output(refused)).toContain('CAPTURE_CLAIMED');
+    expect(output(refused)).toContain('.tandem/state.db');
+
+    // The original goes on, and nothing it had not read was let go by the copy.
+    runOnce(ws);
+    expect(byExt(ws, RIGHT, 'A')[0]!.title).toBe('changed');
   });
 });

@@ -3,9 +3,9 @@
  * commands that do not sync open it) through the state store conformance
  * suite, each test on a state file of its own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/state/sqlite-migrations.js';
@@ -199,6 +199,51 @@ describe('a state file of schema version 2 (integer keys bound as REALs)', () =>
       } finally {
         await store.close();
       }
+    });
+  });
+});
+
+describe('a state file copied elsewhere', () => {
+  const idOf = async (path: string) => {
+    const store = SqliteStateStore.open(path);
+    try {
+      return await store.instanceId();
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('gets an id of its own and keeps it; the original keeps its id', async () => {
+    await withStateFile(async (path) => {
+      const id = await idOf(path);
+      const copy = join(dirname(path), 'copy', 'state.db');
+      mkdirSync(dirname(copy));
+      copyFileSync(path, copy);
+      const copyId = await idOf(copy);
+      expect(copyId).toMatch(/^[0-9a-f]{32}$/);
+      expect(copyId).not.toBe(id);
+      expect(await idOf(copy)).toBe(copyId);
+      expect(await idOf(path)).toBe(id);
+    });
+  });
+
+  it('is the same state when moved, when opened through a link, or when put back at its own path', async () => {
+    await withStateFile(async (path) => {
+      const id = await idOf(path);
+      // Renamed within its file system: the same file.
+      const moved = join(dirname(path), 'moved.db');
+      renameSync(path, moved);
+      expect(await idOf(moved)).toBe(id);
+      // Through a symbolic link: the same file.
+      const link = join(dirname(path), 'link.db');
+      symlinkSync(moved, link);
+      expect(await idOf(link)).toBe(id);
+      // A backup copied back over its own path: a new file, where the state was.
+      const backup = join(dirname(path), 'backup.db');
+      copyFileSync(moved, backup);
+      rmSync(moved);
+      copyFileSync(backup, moved);
+      expect(await idOf(moved)).toBe(id);
     });
   });
 });
