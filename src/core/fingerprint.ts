@@ -5,10 +5,13 @@
  */
 import type { Canonical } from './types.js';
 
-/** cyrb53: a fast, well-mixed 53-bit string hash (public-domain algorithm), as fingerprint text. */
-function hash53(text: string, seed = 0): string {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
+/**
+ * cyrb53 of `text`, a fast, well-mixed 53-bit string hash (public-domain
+ * algorithm): the low 21 bits of its second half above the 32 of its first.
+ */
+export function textHash(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     h1 = Math.imul(h1 ^ ch, 2654435761);
@@ -18,14 +21,40 @@ function hash53(text: string, seed = 0): string {
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  // `s`, the low 21 bits of h2 and h1 in base 36, joined by `:`. It runs for every field of
-  // every record, so the digits are written backwards into a fixed buffer (no reversal) and the
-  // string is made in one call with the characters as arguments, which V8 builds directly.
-  const low = digits36(h1 >>> 0, CODES_END);
+  return (2097151 & h2) * TWO_32 + (h1 >>> 0);
+}
+
+const TWO_32 = 4294967296;
+
+/**
+ * A value's fingerprint as a number (exact in a double): its text's hash, or
+ * a negative code for null, true and false. What a create keeps until its
+ * base is stored (HashedBase): a number costs the engine's thread far less
+ * than the text, which `hashText` makes where the base is written.
+ */
+export function valueHash(value: Canonical): number {
+  if (value === null) return NULL_HASH;
+  if (value === true) return TRUE_HASH;
+  if (value === false) return FALSE_HASH;
+  return textHash(value);
+}
+
+const NULL_HASH = -1;
+const TRUE_HASH = -2;
+const FALSE_HASH = -3;
+
+/** The fingerprint text of a valueHash: `n`, `t`, `f`, or `s` and the hash's two halves in base 36, joined by `:`. */
+export function hashText(hash: number): Fingerprint {
+  if (hash < 0) return hash === NULL_HASH ? 'n' : hash === TRUE_HASH ? 't' : 'f';
+  const high = Math.floor(hash / TWO_32);
+  // It runs for every field of every record, so the digits are written backwards into a fixed
+  // buffer (no reversal) and the string is made in one call with the characters as arguments,
+  // which V8 builds directly.
+  const low = digits36(hash - high * TWO_32, CODES_END);
   codes[low - 1] = 58; // :
-  const high = digits36((2097151 & h2) >>> 0, low - 1);
-  codes[high - 1] = 115; // s
-  return fromCodes(high - 1);
+  const start = digits36(high, low - 1);
+  codes[start - 1] = 115; // s
+  return fromCodes(start - 1);
 }
 
 /** Char codes of the fingerprint being made, ending at CODES_END: `s`, ≤ 5 digits, `:`, ≤ 7 digits. */
@@ -60,8 +89,5 @@ function fromCodes(from: number): string {
 export type Fingerprint = string;
 
 export function fingerprint(value: Canonical): Fingerprint {
-  if (value === null) return 'n';
-  if (value === true) return 't';
-  if (value === false) return 'f';
-  return hash53(value);
+  return hashText(valueHash(value));
 }

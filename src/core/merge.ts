@@ -4,13 +4,35 @@
  * the base (fingerprints of what each side held when last in step).
  */
 import type { ConflictPolicy } from '../config/model.js';
-import { type Fingerprint, fingerprint } from './fingerprint.js';
+import { type Fingerprint, fingerprint, hashText, valueHash } from './fingerprint.js';
 import { inStep, mapValue } from './mapping.js';
 import type { FieldModel } from './model.js';
 import type { Canonical, Row, Side } from './types.js';
 
 /** Field id → [left fingerprint, right fingerprint] as last in step. */
 export type Base = Record<string, [Fingerprint, Fingerprint]>;
+
+/**
+ * A base as the valueHash of each fingerprint: field `fields[f]`'s left at
+ * `hashes[2f]`, its right at `hashes[2f + 1]`. What a planned create holds:
+ * its fingerprints become text only where they are stored (intent-body.ts,
+ * on the state store's thread), not in the engine's thread for every record
+ * of a first sync. `fields` is one array per model, shared by its creates.
+ */
+export class HashedBase {
+  constructor(
+    readonly fields: readonly string[],
+    readonly hashes: readonly number[],
+  ) {}
+
+  toBase(): Base {
+    const base: Base = {};
+    this.fields.forEach((f, i) => {
+      base[f] = [hashText(this.hashes[2 * i]!), hashText(this.hashes[2 * i + 1]!)];
+    });
+    return base;
+  }
+}
 
 export interface MergeInput {
   fields: FieldModel[];
@@ -138,20 +160,28 @@ export function merge(input: MergeInput): MergeResult {
   return result;
 }
 
-/** Values for a record created on `target` from `source`'s record. */
+/** A base in its usual form, whichever form it is held in. */
+export function baseOf(base: Base | HashedBase): Base {
+  return base instanceof HashedBase ? base.toBase() : base;
+}
+
+/** Values for a record created on `target` from `source`'s record, and its base once created. */
 export function createValues(
   fields: FieldModel[],
   source: Side,
   row: Row,
-): { values: Row; base: Base; invalid: InvalidValue[] } {
+): { values: Row; base: HashedBase; invalid: InvalidValue[] } {
   const target: Side = source === 'left' ? 'right' : 'left';
   const values: Row = {};
-  const base: Base = {};
+  const hashes: number[] = new Array(fields.length * 2);
+  // Where each field's source and target hashes go: left first.
+  const from = source === 'left' ? 0 : 1;
   const invalid: InvalidValue[] = [];
-  for (const field of fields) {
-    const from = source === 'left' ? field.left : field.right;
+  for (let f = 0; f < fields.length; f++) {
+    const field = fields[f]!;
+    const fromColumn = source === 'left' ? field.left : field.right;
     const to = target === 'left' ? field.left : field.right;
-    const v = row[from] ?? null;
+    const v = row[fromColumn] ?? null;
     const oneWayAgainst =
       (field.direction === 'left-to-right' && source === 'right') ||
       (field.direction === 'right-to-left' && source === 'left');
@@ -161,15 +191,27 @@ export function createValues(
         side: target,
         field: field.id,
         value: v,
-        message: `value ${JSON.stringify(v)} of ${source}.${from} cannot be stored in ${target}.${to}`,
+        message: `value ${JSON.stringify(v)} of ${source}.${fromColumn} cannot be stored in ${target}.${to}`,
       });
-      continue;
+      continue; // no create is planned from such a row: its base is not used
     }
     if (!oneWayAgainst) values[to] = mapped;
-    const fromFp = fingerprint(v);
+    const fromHash = valueHash(v);
     // Most values cross unchanged: one hash serves both sides.
-    const fps: [Fingerprint, Fingerprint] = [fromFp, mapped === v ? fromFp : fingerprint(mapped)];
-    base[field.id] = source === 'left' ? fps : [fps[1], fps[0]];
+    hashes[2 * f + from] = fromHash;
+    hashes[2 * f + 1 - from] = mapped === v ? fromHash : valueHash(mapped);
   }
-  return { values, base, invalid };
+  return { values, base: new HashedBase(fieldIds(fields), hashes), invalid };
 }
+
+/** The ids of a model's fields, one array per model (HashedBase.fields). */
+function fieldIds(fields: FieldModel[]): readonly string[] {
+  let ids = FIELD_IDS.get(fields);
+  if (!ids) {
+    ids = Object.freeze(fields.map((f) => f.id));
+    FIELD_IDS.set(fields, ids);
+  }
+  return ids;
+}
+
+const FIELD_IDS = new WeakMap<FieldModel[], readonly string[]>();

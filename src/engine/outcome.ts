@@ -3,7 +3,7 @@
  * record once they land. Decisions are made by decide.ts, carried out by apply.ts.
  */
 
-import type { Base } from '../core/merge.js';
+import type { HashedBase } from '../core/merge.js';
 import type { Row, Side } from '../core/types.js';
 import type { Detached, HistoryEntry, Link, QuarantineEntry } from '../state/store.js';
 
@@ -20,7 +20,7 @@ export interface CreateFinish {
   sourceKey: string;
   /** Null when the identity is the new key (a create in the SOR). */
   identity: string | null;
-  base: Base;
+  base: HashedBase;
   leftAt: string | null;
   rightAt: string | null;
   /** Column on the source side that must receive the new key (SOR write-back). */

@@ -11,6 +11,7 @@
  */
 
 import type { WriteReceipt } from '../connectors/connector.js';
+import { baseOf } from '../core/merge.js';
 import { sideOf } from '../core/model.js';
 import type { Side } from '../core/types.js';
 import { type BatchCommit, emptyCommit, type Intent } from '../state/store.js';
@@ -81,7 +82,7 @@ async function settle(
       identity,
       leftKey: c.target === 'left' ? key : c.sourceKey,
       rightKey: c.target === 'right' ? key : c.sourceKey,
-      base: c.base,
+      base: baseOf(c.base),
       leftAt: c.leftAt,
       rightAt: c.rightAt,
     });

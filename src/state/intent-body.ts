@@ -16,7 +16,8 @@
  * earlier versions (creates as objects, or flat with a stride) read back the
  * same.
  */
-import type { Base } from '../core/merge.js';
+import { hashText } from '../core/fingerprint.js';
+import { type Base, baseOf, HashedBase } from '../core/merge.js';
 import type { Side } from '../core/types.js';
 import { encodeBase, encodeFlatBase } from './base-text.js';
 import type { Intent, IntentCreate, IntentLink } from './store.js';
@@ -44,7 +45,15 @@ interface StoredV3 {
   n: number;
   head: { ref: Column<number>; identity: Column<string | null> } & Record<SharedName, Column<unknown>>;
   keys: string[];
-  fps: FlatFingerprint[];
+  /** The fingerprints as text, one per field of each create (a pair where the sides differ)… */
+  fps?: FlatFingerprint[];
+  /**
+   * …or as hashes (HashedBase, what the engine plans): base64 of one
+   * little-endian double per field of each create, its left side's, and in
+   * `apart` [place, right hash] where the right side's differs.
+   */
+  hashes?: string;
+  apart?: number[];
   other: [number, IntentCreate][];
   links: IntentLink[];
 }
@@ -64,38 +73,89 @@ type Stored = StoredV3 | StoredEarlier;
 
 export function encodeIntentBody(intent: Pick<Intent, 'creates' | 'links'>): string {
   const first = intent.creates[0];
-  const fields = first ? Object.keys(first.base) : [];
+  const fields = first ? fieldsOf(first.base) : [];
   const flat: IntentCreate[] = [];
   const other: [number, IntentCreate][] = [];
   intent.creates.forEach((c, at) => {
     if (hasExactly(c.base, fields)) flat.push(c);
-    else other.push([at, c]);
+    else other.push([at, { ...c, base: baseOf(c.base) }]);
   });
   const n = flat.length;
   const keys: string[] = new Array(n);
-  // Sized once, not grown push by push.
-  const fps: FlatFingerprint[] = new Array(n * fields.length);
   const from = flat[0]?.ref ?? 0;
   let counting = true;
   let identityIsKey = true;
-  let k = 0;
+  let hashed = true;
   for (let i = 0; i < n; i++) {
     const c = flat[i]!;
     keys[i] = c.sourceKey;
     if (c.ref !== from + i) counting = false;
     if (c.identity !== c.sourceKey) identityIsKey = false;
-    for (const f of fields) {
-      const pair = c.base[f]!;
-      fps[k++] = pair[0] === pair[1] ? pair[0] : pair;
-    }
+    if (!(c.base instanceof HashedBase)) hashed = false;
   }
   const head = {
     ref: counting ? { from } : flat.map((c) => c.ref),
     identity: identityIsKey && n > 0 ? { key: 1 as const } : byColumn(flat, (c) => c.identity),
   } as StoredV3['head'];
   for (const name of SHARED) head[name] = byColumn(flat, (c) => sharedValue(c, name));
-  const stored: StoredV3 = { v: 3, fields, n, head, keys, fps, other, links: intent.links };
+  const stored: StoredV3 = {
+    v: 3,
+    fields: [...fields],
+    n,
+    head,
+    keys,
+    ...(hashed ? hashesOf(flat, fields.length) : { fps: fingerprintsOf(flat, fields) }),
+    other,
+    links: intent.links,
+  };
   return JSON.stringify(stored);
+}
+
+/** The creates' hashes as StoredV3 keeps them (every base a HashedBase of the same fields). */
+function hashesOf(creates: IntentCreate[], width: number): Pick<StoredV3, 'hashes' | 'apart'> {
+  const bytes = new DataView(new ArrayBuffer(creates.length * width * 8));
+  const apart: number[] = [];
+  let k = 0;
+  for (const c of creates) {
+    const h = (c.base as HashedBase).hashes;
+    for (let f = 0; f < width; f++, k++) {
+      const left = h[2 * f]!;
+      const right = h[2 * f + 1]!;
+      bytes.setFloat64(k * 8, left, true);
+      if (right !== left) apart.push(k, right);
+    }
+  }
+  return { hashes: Buffer.from(bytes.buffer).toString('base64'), apart };
+}
+
+/** The creates' fingerprints as text, one per field (a pair where the sides differ). */
+function fingerprintsOf(creates: IntentCreate[], fields: readonly string[]): FlatFingerprint[] {
+  // Sized once, not grown push by push.
+  const fps: FlatFingerprint[] = new Array(creates.length * fields.length);
+  let k = 0;
+  for (const c of creates) {
+    const base = baseOf(c.base);
+    for (const f of fields) {
+      const pair = base[f]!;
+      fps[k++] = pair[0] === pair[1] ? pair[0] : pair;
+    }
+  }
+  return fps;
+}
+
+/** Fingerprint `k` of a stored body (create k / width, field k % width), in either form. */
+function storedFingerprints(raw: StoredV3): (k: number) => FlatFingerprint {
+  if (raw.hashes === undefined) return (k) => raw.fps![k]!;
+  const buf = Buffer.from(raw.hashes, 'base64');
+  const bytes = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const apart = new Map<number, number>();
+  const pairs = raw.apart ?? [];
+  for (let i = 0; i < pairs.length; i += 2) apart.set(pairs[i]!, pairs[i + 1]!);
+  return (k) => {
+    const left = hashText(bytes.getFloat64(k * 8, true));
+    const right = apart.get(k);
+    return right === undefined ? left : [left, hashText(right)];
+  };
 }
 
 export function decodeIntentBody(body: string): Pick<Intent, 'creates' | 'links'> {
@@ -113,6 +173,9 @@ export function createdLinkRows(body: string, landed: [number, string][]): (NewL
   if (raw.v !== 3) return linkRowsFromCreates(decodeStored(raw).creates, landed);
   const { fields, head, n } = raw;
   const indexOf = refIndex(head.ref, n);
+  const fingerprint = storedFingerprints(raw);
+  const width = fields.length;
+  const row: FlatFingerprint[] = new Array(width);
   const others = new Map(raw.other.map(([, c]) => [c.ref, c]));
   return landed.map(([ref, key]): NewLinkRow | undefined => {
     const i = indexOf(ref);
@@ -127,7 +190,7 @@ export function createdLinkRows(body: string, landed: [number, string][]): (NewL
       identity ?? key,
       target === 'left' ? key : sourceKey,
       target === 'right' ? key : sourceKey,
-      encodeFlatBase(fields, raw.fps, i * fields.length),
+      encodeFlatBase(fields, fillRow(row, fingerprint, i * width), 0),
       valueAt(head.leftAt, i, sourceKey) as string | null,
       valueAt(head.rightAt, i, sourceKey) as string | null,
     ];
@@ -137,11 +200,12 @@ export function createdLinkRows(body: string, landed: [number, string][]): (NewL
 function decodeStored(raw: Stored): Pick<Intent, 'creates' | 'links'> {
   if (raw.v !== 3) return decodeEarlier(raw);
   const { fields, head, n } = raw;
+  const fingerprint = storedFingerprints(raw);
   const creates: IntentCreate[] = [];
   for (let i = 0; i < n; i++) {
     const sourceKey = raw.keys[i]!;
     const base: Base = {};
-    for (let f = 0; f < fields.length; f++) base[fields[f]!] = pairOf(raw.fps[i * fields.length + f]!);
+    for (let f = 0; f < fields.length; f++) base[fields[f]!] = pairOf(fingerprint(i * fields.length + f));
     const replacesLinkId = valueAt(head.replacesLinkId, i, sourceKey) as number | null;
     creates.push({
       ref: valueAt(head.ref, i, sourceKey) as number,
@@ -188,11 +252,33 @@ function refIndex(refs: Column<number>, n: number): (ref: number) => number | un
   return (ref) => at.get(ref);
 }
 
+/** `row` filled with the fingerprints from `at` on, one per field. */
+function fillRow(
+  row: FlatFingerprint[],
+  fingerprint: (k: number) => FlatFingerprint,
+  at: number,
+): FlatFingerprint[] {
+  for (let f = 0; f < row.length; f++) row[f] = fingerprint(at + f);
+  return row;
+}
+
 function pairOf(v: FlatFingerprint): [string, string] {
   return typeof v === 'string' ? [v, v] : v;
 }
 
-function hasExactly(base: Base, fields: string[]): boolean {
+/** The field ids of a base, in order. */
+function fieldsOf(base: Base | HashedBase): readonly string[] {
+  return base instanceof HashedBase ? base.fields : Object.keys(base);
+}
+
+/** Whether the base has exactly these fields (a HashedBase: in this order, as every create of a model has). */
+function hasExactly(base: Base | HashedBase, fields: readonly string[]): boolean {
+  if (base instanceof HashedBase) {
+    return (
+      base.fields === fields ||
+      (base.fields.length === fields.length && base.fields.every((f, i) => f === fields[i]))
+    );
+  }
   let count = 0;
   for (const _ in base) count++;
   if (count !== fields.length) return false;
@@ -254,7 +340,7 @@ function linkRow(c: IntentCreate, key: string): NewLinkRow {
     c.identity ?? key,
     c.target === 'left' ? key : c.sourceKey,
     c.target === 'right' ? key : c.sourceKey,
-    encodeBase(c.base),
+    encodeBase(baseOf(c.base)),
     c.leftAt,
     c.rightAt,
   ];

@@ -3,7 +3,7 @@
  * detached records, quarantine and history. One interface, so PostgreSQL can
  * serve as the store for several workers; the engine speaks only this.
  */
-import type { Base } from '../core/merge.js';
+import type { Base, HashedBase } from '../core/merge.js';
 import type { Side } from '../core/types.js';
 
 export interface Link {
@@ -44,7 +44,8 @@ export interface IntentCreate {
   sourceKey: string;
   /** Null when the new key becomes the identity (a create in the SOR). */
   identity: string | null;
-  base: Base;
+  /** As read back, always a Base; as planned by the engine, hashed (made text where it is stored). */
+  base: Base | HashedBase;
   leftAt: string | null;
   rightAt: string | null;
   /** A link this create replaces (a record recreated after a delete lost to an update). */

@@ -186,14 +186,14 @@ describe('merge: unit', () => {
       expect(cv.values).toEqual({ email: 'a@x', state: 'A', notes: 'n' });
       expect(cv.invalid).toEqual([]);
       // Merging the new pair with that base writes nothing (no echo of the create).
-      const m = merge(input(fs1, row, cv.values, cv.base, { policy: 'right-wins' }));
+      const m = merge(input(fs1, row, cv.values, cv.base.toBase(), { policy: 'right-wins' }));
       expect(m.writes).toEqual(noWrites);
     });
 
     it('one-way fields are not created against their direction', () => {
       const cv = createValues(fs1, 'right', { email: 'a@x', state: 'A', notes: 'n' });
       expect(cv.values).toEqual({ email: 'a@x', status: 'active' });
-      expect(cv.base.notes).toEqual([fingerprint(null), fingerprint('n')]);
+      expect(cv.base.toBase().notes).toEqual([fingerprint(null), fingerprint('n')]);
     });
 
     it('reports values the target cannot hold', () => {

@@ -4,9 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fingerprint } from '../../src/core/fingerprint.js';
-import type { Base } from '../../src/core/merge.js';
-import { encodeBase } from '../../src/state/base-text.js';
+import { fingerprint, valueHash } from '../../src/core/fingerprint.js';
+import { type Base, baseOf, HashedBase } from '../../src/core/merge.js';
+import { decodeBase } from '../../src/state/base-text.js';
 import { createdLinkRows, decodeIntentBody, encodeIntentBody } from '../../src/state/intent-body.js';
 import { LINK_STRIDE, landedFromText, landedToText, linksToRows } from '../../src/state/sqlite-encoding.js';
 import type { IntentCreate } from '../../src/state/store.js';
@@ -30,6 +30,15 @@ const base = (fields: string[]) =>
     return b;
   });
 
+// A create as the engine plans it: the hashes of its fingerprints, mostly one value on both sides.
+const value = fc.oneof(fc.string(), fc.constant(null), fc.boolean());
+const hashPair = fc.oneof(
+  { weight: 3, arbitrary: value.map((v) => [valueHash(v), valueHash(v)]) },
+  { weight: 1, arbitrary: fc.tuple(value, value).map(([l, r]) => [valueHash(l), valueHash(r)]) },
+);
+const hashedBase = (fields: readonly string[]) =>
+  fc.tuple(...fields.map(() => hashPair)).map((pairs) => new HashedBase(fields, pairs.flat()));
+
 const create = (fields: string[]) =>
   fc.record(
     {
@@ -39,8 +48,11 @@ const create = (fields: string[]) =>
       sourceKey: fc.string(),
       identity: fc.option(fc.string(), { nil: null }),
       // Mostly the batch's fields; now and then another set, which must still round-trip.
+      // Hashed (as planned) or text (as read back), mostly the batch's fields; now and then
+      // another set, which must still round-trip.
       base: fc.oneof(
-        { weight: 4, arbitrary: base(fields) },
+        { weight: 4, arbitrary: hashedBase(fields) },
+        { weight: 2, arbitrary: base(fields) },
         { weight: 1, arbitrary: base(['other', 'x"y']) },
       ),
       leftAt: time,
@@ -59,7 +71,12 @@ describe('intent body', () => {
       fc.property(
         fields.chain((f) => fc.array(create(f), { maxLength: 8 })),
         (creates) => {
-          expect(decodeIntentBody(encodeIntentBody({ creates, links: [] }))).toEqual({ creates, links: [] });
+          // Read back, every base is text.
+          const read = creates.map((c) => ({ ...c, base: baseOf(c.base) }));
+          expect(decodeIntentBody(encodeIntentBody({ creates, links: [] }))).toEqual({
+            creates: read,
+            links: [],
+          });
         },
       ),
     );
@@ -78,7 +95,10 @@ describe('intent body', () => {
           const landed: [number, string][] = creates
             .filter((_, i) => lands[i])
             .map((c) => [c.ref, `new-${c.ref}`]);
-          const rows = createdLinkRows(encodeIntentBody({ creates, links: [] }), landed);
+          // The base as stored text (its fields' order in the text does not matter).
+          const rows = createdLinkRows(encodeIntentBody({ creates, links: [] }), landed).map(
+            (r) => r && [...r.slice(0, 3), decodeBase(r[3]), ...r.slice(4)],
+          );
           expect(rows).toEqual(
             landed.map(([ref, key]) => {
               const c = creates[ref - 1]!;
@@ -86,7 +106,7 @@ describe('intent body', () => {
                 c.identity ?? key,
                 c.target === 'left' ? key : c.sourceKey,
                 c.target === 'right' ? key : c.sourceKey,
-                encodeBase(c.base),
+                baseOf(c.base),
                 c.leftAt,
                 c.rightAt,
               ];
@@ -230,5 +250,35 @@ describe('landed creates to the store thread', () => {
       [5, '44'],
     ];
     expect(landedFromText(landedToText(landed))).toEqual(landed);
+  });
+});
+
+describe('an intent of creates as the engine plans them (hashed bases)', () => {
+  it('keeps one number per field, and the right side only where it differs', () => {
+    const fields = Object.freeze(['email', 'name']);
+    const creates = ['a@x', 'b@x'].map((email, i) => ({
+      ref: i + 1,
+      target: 'right' as const,
+      source: 'left' as const,
+      sourceKey: String(i + 1),
+      identity: String(i + 1),
+      // The second create's name maps to another value on the right.
+      base: new HashedBase(fields, [
+        valueHash(email),
+        valueHash(email),
+        valueHash('N'),
+        valueHash(i === 0 ? 'N' : 'n'),
+      ]),
+      leftAt: null,
+      rightAt: null,
+    }));
+    const body = JSON.parse(encodeIntentBody({ creates, links: [] }));
+    expect(body.fps).toBeUndefined();
+    expect(Buffer.from(body.hashes, 'base64')).toHaveLength(2 * 2 * 8);
+    expect(body.apart).toEqual([3, valueHash('n')]);
+    expect(decodeIntentBody(JSON.stringify(body)).creates.map((c) => c.base)).toEqual([
+      { email: [fingerprint('a@x'), fingerprint('a@x')], name: [fingerprint('N'), fingerprint('N')] },
+      { email: [fingerprint('b@x'), fingerprint('b@x')], name: [fingerprint('N'), fingerprint('n')] },
+    ]);
   });
 });
