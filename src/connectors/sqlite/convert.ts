@@ -164,7 +164,10 @@ export function toNative(value: Canonical, kind: ColumnKind): Native {
   }
 }
 
-function int64(text: string): bigint {
+function int64(text: string): bigint | number {
+  // Up to 15 digits a double holds exactly, and the column's INTEGER affinity (a kind
+  // `integer` column has it: types.ts) stores it as the integer it is: cheaper than a BigInt.
+  if (text.length <= (text.charCodeAt(0) === 45 ? 16 : 15)) return Number(text);
   const n = BigInt(text);
   if (n < INT64_MIN || n > INT64_MAX) {
     throw new UnstorableValue(`integer ${clip(text)} is outside SQLite's 64-bit integer range`);
@@ -180,8 +183,7 @@ function int64(text: string): bigint {
  */
 function decimalNative(value: string): Native {
   // The usual case first: canonical text of a fraction a REAL holds exactly as written.
-  const n = Number(value);
-  if (!Number.isInteger(n) && Number.isFinite(n) && String(n) === value) return n;
+  if (exactFraction(value)) return Number(value);
   const d = normalizeDecimal(value);
   if (d === undefined) return value;
   if (INTEGER_TEXT.test(d)) {
@@ -194,6 +196,28 @@ function decimalNative(value: string): Native {
     `decimal ${clip(value)} has more significant digits than a SQLite NUMERIC column keeps ` +
       '(about 15); declare the column TEXT to store exact decimals',
   );
+}
+
+/** Canonical text of a decimal with a fraction: no leading or trailing zeros, no `+`. */
+const CANONICAL_FRACTION = /^-?(?:0|[1-9]\d*)\.\d*[1-9]$/;
+
+/**
+ * Whether `value` is a fraction that a REAL holds and writes back exactly as
+ * it is: canonical, at most 15 significant digits (a double keeps 15, so no
+ * other decimal that short reads as the same double, and JavaScript writes
+ * the shortest), and at least 1e-6, below which JavaScript writes an
+ * exponent. As `String(Number(value)) === value` for such fractions, without
+ * writing a double out for every value of a decimal column.
+ */
+export function exactFraction(value: string): boolean {
+  if (!CANONICAL_FRACTION.test(value)) return false;
+  const start = value.charCodeAt(0) === 45 ? 1 : 0; // '-'
+  // Digits, the point left out.
+  const digits = value.length - start - 1;
+  if (value.charCodeAt(start) !== 48) return digits <= 15; // not '0.…'
+  let zeros = 0;
+  while (value.charCodeAt(start + 2 + zeros) === 48) zeros++;
+  return zeros <= 5 && digits - 1 - zeros <= 15;
 }
 
 function floatNative(value: string): Native {
