@@ -7,9 +7,10 @@
  * change times. The body (version 3) is therefore kept by column: a column
  * the creates share is written once, and per create only its source key and
  * one fingerprint per field are left (a pair where the two sides differ).
- * JSON.stringify writes such flat arrays far faster than any string built in
- * JavaScript, and half the values make it twice as fast again; this runs on
- * the engine's thread for every batch, and is parsed on the store's.
+ * Creates as the engine plans them hold their fingerprints as hashes
+ * (HashedBase): those are kept as base64 of one double per field, and made
+ * text only on the store's thread, when the links are made or the intent is
+ * read back. This runs on the engine's thread for every batch.
  *
  * Creates whose base has other fields than the first one's (none today) are
  * kept whole in `other`, with their place in the list. Bodies saved by

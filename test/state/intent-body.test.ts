@@ -62,6 +62,19 @@ const create = (fields: string[]) =>
     { requiredKeys: ['ref', 'target', 'source', 'sourceKey', 'identity', 'base', 'leftAt', 'rightAt'] },
   ) as fc.Arbitrary<IntentCreate>;
 
+/** A create from left to right of record 7, with what a test is about in `patch`. */
+const leftToRight = (patch: Partial<IntentCreate> = {}): IntentCreate => ({
+  ref: 1,
+  target: 'right',
+  source: 'left',
+  sourceKey: '7',
+  identity: '7',
+  base: { email: ['sa:b', 'sa:b'] },
+  leftAt: null,
+  rightAt: null,
+  ...patch,
+});
+
 describe('intent body', () => {
   it('round-trips creates, whatever their keys, bases and field sets', () => {
     // (`__proto__` is left out: assigning it on a plain object sets the prototype, in the test's builder too.)
@@ -119,21 +132,7 @@ describe('intent body', () => {
   });
 
   it('reads intents saved with creates as objects by earlier versions', () => {
-    const old = {
-      creates: [
-        {
-          ref: 1,
-          target: 'right',
-          source: 'left',
-          sourceKey: '7',
-          identity: '7',
-          base: { email: ['sa:b', 'sa:b'] },
-          leftAt: null,
-          rightAt: null,
-        },
-      ],
-      links: [],
-    };
+    const old = { creates: [leftToRight()], links: [] };
     expect(decodeIntentBody(JSON.stringify(old))).toEqual(old);
   });
 
@@ -145,17 +144,13 @@ describe('intent body', () => {
       other: [],
       links: [],
     };
-    const create = {
+    const create = leftToRight({
       ref: 3,
-      target: 'right',
-      source: 'left',
-      sourceKey: '7',
       identity: null,
       base: { email: ['sa:b', 'sa:b'], name: ['sc:d', 'se:f'] },
       leftAt: 'T1',
-      rightAt: null,
       replacesLinkId: 5,
-    };
+    });
     expect(decodeIntentBody(JSON.stringify(old))).toEqual({ creates: [create], links: [] });
     expect(createdLinkRows(JSON.stringify(old), [[3, '70']])).toEqual([
       ['70', '7', '70', '{"email":"sa:b","name":["sc:d","se:f"]}', 'T1', null],
@@ -171,16 +166,7 @@ describe('intent body', () => {
       other: [],
       links: [],
     };
-    const create = {
-      ref: 3,
-      target: 'right',
-      source: 'left',
-      sourceKey: '7',
-      identity: '7',
-      base: { email: ['sa:b', 'sa:b'], name: ['sc:d', 'se:f'] },
-      leftAt: null,
-      rightAt: null,
-    };
+    const create = leftToRight({ ref: 3, base: { email: ['sa:b', 'sa:b'], name: ['sc:d', 'se:f'] } });
     expect(decodeIntentBody(JSON.stringify(old))).toEqual({ creates: [create], links: [] });
     expect(createdLinkRows(JSON.stringify(old), [[3, '70']])).toEqual([
       ['7', '7', '70', '{"email":"sa:b","name":["sc:d","se:f"]}', null, null],
@@ -188,16 +174,14 @@ describe('intent body', () => {
   });
 
   it('keeps per create only its key and fingerprints when the batch shares the rest', () => {
-    const creates = [7, 8, 9].map((k, i) => ({
-      ref: 11 + i,
-      target: 'right' as const,
-      source: 'left' as const,
-      sourceKey: String(k),
-      identity: String(k),
-      base: { email: [`se:${k}`, `se:${k}`] as [string, string], name: ['sc:d', 'se:f'] as [string, string] },
-      leftAt: null,
-      rightAt: null,
-    }));
+    const creates = [7, 8, 9].map((k, i) =>
+      leftToRight({
+        ref: 11 + i,
+        sourceKey: String(k),
+        identity: String(k),
+        base: { email: [`se:${k}`, `se:${k}`], name: ['sc:d', 'se:f'] },
+      }),
+    );
     const body = JSON.parse(encodeIntentBody({ creates, links: [] }));
     expect(body.head).toEqual({
       ref: { from: 11 },
@@ -256,22 +240,20 @@ describe('landed creates to the store thread', () => {
 describe('an intent of creates as the engine plans them (hashed bases)', () => {
   it('keeps one number per field, and the right side only where it differs', () => {
     const fields = Object.freeze(['email', 'name']);
-    const creates = ['a@x', 'b@x'].map((email, i) => ({
-      ref: i + 1,
-      target: 'right' as const,
-      source: 'left' as const,
-      sourceKey: String(i + 1),
-      identity: String(i + 1),
-      // The second create's name maps to another value on the right.
-      base: new HashedBase(fields, [
-        valueHash(email),
-        valueHash(email),
-        valueHash('N'),
-        valueHash(i === 0 ? 'N' : 'n'),
-      ]),
-      leftAt: null,
-      rightAt: null,
-    }));
+    const creates = ['a@x', 'b@x'].map((email, i) =>
+      leftToRight({
+        ref: i + 1,
+        sourceKey: String(i + 1),
+        identity: String(i + 1),
+        // The second create's name maps to another value on the right.
+        base: new HashedBase(fields, [
+          valueHash(email),
+          valueHash(email),
+          valueHash('N'),
+          valueHash(i === 0 ? 'N' : 'n'),
+        ]),
+      }),
+    );
     const body = JSON.parse(encodeIntentBody({ creates, links: [] }));
     expect(body.fps).toBeUndefined();
     expect(Buffer.from(body.hashes, 'base64')).toHaveLength(2 * 2 * 8);

@@ -4,7 +4,13 @@
  * about filled in.
  */
 import type { Base } from '../../src/core/merge.js';
-import { type BatchCommit, emptyCommit, type Link, type QuarantineEntry } from '../../src/state/store.js';
+import {
+  type BatchCommit,
+  emptyCommit,
+  type IntentCreate,
+  type Link,
+  type QuarantineEntry,
+} from '../../src/state/store.js';
 
 export const same = (fp: string): [string, string] => [fp, fp];
 export const BASE: Base = { email: same('sa1:b2'), name: ['sn1', 'sn2'], age: same('n2a') };
@@ -38,3 +44,17 @@ export function quarantine(recordKey: string, patch: Partial<QuarantineEntry> = 
 
 export const ids = (links: Link[]) => links.map((l) => l.id);
 export const sorted = <T>(xs: T[]) => [...xs].sort();
+
+/** The create of record 7 from left to right, as an intent lists it (ref 1). */
+export function createOf7(): IntentCreate {
+  return {
+    ref: 1,
+    target: 'right',
+    source: 'left',
+    sourceKey: '7',
+    identity: '7',
+    base: BASE,
+    leftAt: '2026-01-01T00:00:00Z',
+    rightAt: null,
+  };
+}

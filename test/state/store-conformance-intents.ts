@@ -9,7 +9,7 @@ import { TandemError } from '../../src/core/errors.js';
 import type { Base } from '../../src/core/merge.js';
 import type { Intent, StateStore } from '../../src/state/store.js';
 import type { StoreSuite } from './store-conformance.js';
-import { BASE, commit, newLink, same } from './store-conformance-fixtures.js';
+import { BASE, commit, createOf7, newLink, same } from './store-conformance-fixtures.js';
 
 export function intentTests(suite: StoreSuite): void {
   let store: StateStore;
@@ -33,16 +33,7 @@ export function intentTests(suite: StoreSuite): void {
       token: 'tok-b',
       createdAt: '2026-01-01T00:00:02Z',
       creates: [
-        {
-          ref: 1,
-          target: 'right',
-          source: 'left',
-          sourceKey: '7',
-          identity: '7',
-          base: BASE,
-          leftAt: '2026-01-01T00:00:00Z',
-          rightAt: null,
-        },
+        createOf7(),
         {
           ref: 2,
           target: 'left',
@@ -86,16 +77,7 @@ export function intentTests(suite: StoreSuite): void {
       token: 't1',
       createdAt: '2026-01-01T00:00:00Z',
       creates: [
-        {
-          ref: 1,
-          target: 'right',
-          source: 'left',
-          sourceKey: '7',
-          identity: '7',
-          base: BASE,
-          leftAt: '2026-01-01T00:00:00Z',
-          rightAt: null,
-        },
+        createOf7(),
         {
           ref: 2,
           target: 'left',
