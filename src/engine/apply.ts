@@ -13,6 +13,7 @@ import {
   type BatchCommit,
   emptyCommit,
   type Intent,
+  type IntentCreate,
   type IntentLink,
   type QuarantineEntry,
   type StateStore,
@@ -197,7 +198,7 @@ export async function applyOutcomes(
         for (const h of o.history) if (h.identity === NEW_IDENTITY) h.identity = identity;
       }
     }
-    if (o.create) {
+    if (o.create && o.history.length > 0) {
       const unknown = `${o.create.source}:${o.create.sourceKey}`;
       for (const h of o.history) if (h.identity === NEW_IDENTITY) h.identity = unknown;
     }
@@ -310,7 +311,7 @@ function buildIntent(
       const at = o.writes.findIndex((w) => w.kind === 'insert');
       if (at >= 0) {
         const c = o.create;
-        intent.creates.push({
+        const create: IntentCreate = {
           ref: firstRef[n]! + at,
           target: c.target,
           source: c.source,
@@ -319,8 +320,10 @@ function buildIntent(
           base: c.base,
           leftAt: c.leftAt,
           rightAt: c.rightAt,
-          ...(o.deleteLinkId !== undefined ? { replacesLinkId: o.deleteLinkId } : {}),
-        });
+        };
+        // Set only when there is one (a spread of an empty object costs every create a copy).
+        if (o.deleteLinkId !== undefined) create.replacesLinkId = o.deleteLinkId;
+        intent.creates.push(create);
       }
       continue;
     }

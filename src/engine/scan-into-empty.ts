@@ -9,7 +9,10 @@
  * thread reads and decides batch N+1 while the server inserts them; on
  * PostgreSQL and MySQL it would otherwise wait out each batch's round trips.
  * A SQLite target writes in this thread and says nothing: its batches simply
- * follow one another (overlapping them there only cost memory and CPU).
+ * follow one another (overlapping them there only cost memory and CPU), and
+ * as only one is alive at a time, they are read half as large again (fewer
+ * transactions, each with its commit's wait for the disk: 7 % faster on the
+ * first-sync benchmark), within the memory two batches in the air hold.
  * What stays in order is everything a crash could see: batch N+1's intent,
  * writes and commit all start after batch N's are done and queued, exactly
  * as one batch after another. (The next page's keys all come after this
@@ -34,6 +37,7 @@ export async function scanIntoEmpty(
   const spec = sideOf(ctx.model, side).spec;
   let applying: Promise<BatchResult> | null = null;
   let rowsApplying = 0;
+  let pageSize = opts.batchSize;
   /** Waits for the batch in the air and counts it in. */
   const landed = async () => {
     if (!applying) return;
@@ -43,7 +47,7 @@ export async function scanIntoEmpty(
     progress(rowsApplying);
   };
   try {
-    let page: SourceRecord[] = await connector.scan(spec, null, opts.batchSize);
+    let page: SourceRecord[] = await connector.scan(spec, null, pageSize);
     while (page.length > 0) {
       const dirty = emptyDirty();
       for (const r of page) dirty.keys[side].add(r.key);
@@ -74,7 +78,8 @@ export async function scanIntoEmpty(
       // in this thread), once they have landed, as one batch after another.
       await Promise.race([onTheWay, applying.then(noop, noop)]);
       if (sent) await new Promise<void>((resolve) => setImmediate(resolve));
-      page = await connector.scan(spec, page[page.length - 1]!.key, opts.batchSize);
+      pageSize = sent ? opts.batchSize : Math.ceil(ONE_AT_A_TIME * opts.batchSize);
+      page = await connector.scan(spec, page[page.length - 1]!.key, pageSize);
     }
     await landed();
     return true;
@@ -85,3 +90,10 @@ export async function scanIntoEmpty(
 }
 
 const noop = () => {};
+
+/**
+ * How much larger a page is when batches are written one after another (see
+ * above). Twice as large measured 1–2 % faster again, but up to 286 MB of
+ * peak RSS on the 1,000,000-row benchmark, against 247–269 MB at this.
+ */
+const ONE_AT_A_TIME = 1.5;
