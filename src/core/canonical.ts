@@ -32,6 +32,17 @@ export function normalizeDecimal(text: string): string | undefined {
 }
 
 /** Shortest text that reads back as the same double. */
+/**
+ * Integer text that a double holds exactly and that reads back as the same
+ * text through Number and String: no sign on zero, no leading zeros, at most
+ * 15 digits. Such keys may be stored or sent as numbers.
+ */
+export function isExactIntegerText(text: string): boolean {
+  return EXACT_INTEGER_RE.test(text);
+}
+
+const EXACT_INTEGER_RE = /^(?:0|-?[1-9]\d{0,14})$/;
+
 export function floatText(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';

@@ -7,10 +7,9 @@
  * then three numbers instead of a thousand values, which matters where it is
  * written and read for every batch (receipts, landed creates).
  */
-export type RefKeyRuns = (number | string)[];
+import { isExactIntegerText } from './canonical.js';
 
-/** Integer text that a double holds exactly, written the one way String() writes it back. */
-const EXACT_INTEGER = /^(?:0|-?[1-9]\d{0,14})$/;
+export type RefKeyRuns = (number | string)[];
 
 export function packRefKeys(
   count: number,
@@ -21,7 +20,7 @@ export function packRefKeys(
   for (let i = 0; i < count; ) {
     const ref = refAt(i);
     const key = keyAt(i);
-    if (EXACT_INTEGER.test(key)) {
+    if (isExactIntegerText(key)) {
       const first = Number(key);
       let n = 1;
       while (i + n < count && refAt(i + n) === ref + n && keyAt(i + n) === String(first + n)) n++;

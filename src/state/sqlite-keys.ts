@@ -12,8 +12,7 @@
  * with the same rule written in SQL.
  */
 
-/** Integer text that reads back as the same text: no sign on zero, no leading zeros, ≤ 15 digits (exact as a double). */
-const INTEGER_KEY = /^(?:0|-?[1-9]\d{0,14})$/;
+import { isExactIntegerText } from '../core/canonical.js';
 
 /**
  * The value bound for a key. A bigint, because better-sqlite3 binds every JS
@@ -22,7 +21,7 @@ const INTEGER_KEY = /^(?:0|-?[1-9]\d{0,14})$/;
  * `keyText` turns into the same text; ≤ 15 digits keeps that exact.)
  */
 export function storedKey(key: string): string | bigint {
-  return INTEGER_KEY.test(key) ? BigInt(key) : key;
+  return isExactIntegerText(key) ? BigInt(key) : key;
 }
 
 export function storedKeyOrNull(key: string | null): string | bigint | null {
@@ -31,7 +30,7 @@ export function storedKeyOrNull(key: string | null): string | bigint | null {
 
 /** Keys as the JSON array `json_each` unnests, each in its stored form (a JSON integer is an INTEGER there). */
 export function storedKeysJson(keys: readonly string[]): string {
-  return JSON.stringify(keys.map((k) => (INTEGER_KEY.test(k) ? Number(k) : k)));
+  return JSON.stringify(keys.map((k) => (isExactIntegerText(k) ? Number(k) : k)));
 }
 
 /** A stored key back as the key's text. */
